@@ -127,3 +127,6 @@ export function parseSource(src: string): KernelSource {
 export function formatKernelError(errno: ErrnoName, reason: string, source?: KernelSource): string {
     return source ? `${errno}: ${reason} (${source.file})` : `${errno}: ${reason}`;
 }
+
+/** What a blocked system call waits for (the runner re-checks it after every step). */
+export type WaitCondition = { readonly kind: 'vfio-device-released'; readonly device: string };

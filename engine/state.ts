@@ -147,7 +147,7 @@ export interface IommuGroup {
     /** Kernel DMA-API drivers bound, or 1 with an owner (`owner_cnt`). */
     owner_cnt: number;
     owner: DmaOwner | null;
-    /** Current domain of the RID (`group->domain`). */
+    /** Current domain of the RID (`group->domain`); {@link NO_DOMAIN} for VFIO-made groups. */
     domain: number;
     default_domain: number;
     blocking_domain?: number;
@@ -162,6 +162,9 @@ export interface PasidAttachment {
     /** Who attached it: a kernel SVA bond or an iommufd user. */
     readonly by: { readonly kind: 'sva'; readonly process: string } | { readonly kind: 'iommufd'; readonly ctx: number };
 }
+
+/** VFIO-made groups (emulated mdevs, noiommu) have no IOMMU domains at all. */
+export const NO_DOMAIN = -1;
 
 export type DomainType = 'blocked' | 'identity' | 'dma' | 'paging' | 'nested' | 'sva';
 
@@ -206,6 +209,15 @@ export interface NestedStage1 {
     readonly flags: bigint;
     /** Guest stage-1 page table, built by the scenario through guest memory writes (or empty). */
     s1?: IoPageTable;
+}
+
+/** A kernel driver's binding of a process address space to a device (`iommu_sva_bind_device`). */
+export interface SvaBond {
+    readonly device: string;
+    readonly process: string;
+    readonly pasid: number;
+    readonly domain: number;
+    users: number;
 }
 
 export interface PasidEntry {
@@ -302,15 +314,21 @@ export interface Process {
 // VFIO (engine/vfio/)
 
 export interface VfioGroup {
-    /** Same as the iommu_group id (`/dev/vfio/<id>`). */
+    /** Object id (a `vfio_group` can outlive its IOMMU group's registration while its file is open). */
     readonly id: number;
+    /** The IOMMU group it stands for (`/dev/vfio/<id>`); null once its last device unregistered. */
+    iommuGroup: number | null;
     readonly type: 'iommu' | 'emulated' | 'noiommu';
+    /** Still on `vfio.group_list`, i.e. `/dev/vfio/N` exists. */
+    listed: boolean;
+    /** Registered VFIO devices (`group->drivers`). */
+    drivers: number;
     /** The open group file (`/dev/vfio/N` is exclusive), if any. */
     openFile?: number;
     container?: number;
     /** iommufd context used as the container (VFIO_GROUP_SET_CONTAINER with an iommufd fd). */
     iommufd?: number;
-    /** Device fds opened through this group (`container_users - 1`). */
+    /** 1 with a container, +1 per device opened through it (`container_users`). */
     container_users: number;
     /** Devices of the group bound through their cdev (`cdev_device_open_cnt`). */
     cdev_device_open_cnt: number;
@@ -355,7 +373,10 @@ export interface VfioIommuType1 {
 
 export interface VfioContainer {
     readonly id: number;
+    /** vfio_group object ids attached. */
     groups: number[];
+    /** Its `/dev/vfio/vfio` file is still open (the container lives while this or a group holds it). */
+    fileOpen: boolean;
     iommuDriver?: 'type1' | 'noiommu';
     type1?: VfioIommuType1;
     /** Set when this container is really an iommufd (CONFIG_IOMMUFD_VFIO_CONTAINER). */
@@ -365,18 +386,27 @@ export interface VfioContainer {
 export interface VfioDevice {
     /** The device's engine name. */
     readonly device: string;
+    /** The `vfio_group` object id. */
     readonly group: number;
     /** `/dev/vfio/devices/vfioN` minor. */
     readonly cdevIndex: number;
     /** `open_count`: opens through the group path and the cdev. */
     open_count: number;
+    /** Open device files (the registration references `vfio_unregister_group_dev` waits for). */
+    files: number;
+    /** `vfio_unregister_group_dev` started: no new opens; completes when `files` reaches 0. */
+    unregistering: boolean;
     /** cdev binding: the iommufd ctx and the DEVICE (or ACCESS) object id. */
     cdevBind?: { readonly ctx: number; readonly devid: number; readonly file: number };
+    /** Group-path open with an iommufd "container": the iommufd DEVICE object. */
+    groupIommufdBind?: { readonly ctx: number; readonly devid: number };
     /** RID attachment through the cdev (the HWPT or IOAS id attached). */
     attachedPt?: number;
-    /** PASIDs attached through the cdev. */
+    /** PASIDs attached through the cdev: pasid → pt id. */
     pasids: Map<number, number>;
     kvm?: number;
+    /** SR-IOV PFs on vfio-pci: the VF token VFs must present, and how many VFs are open (`vf_token`). */
+    vfToken?: { uuid: string; users: number };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -403,12 +433,14 @@ export interface KernelState {
     kvm: { vms: Map<number, import('./kvm/types.js').KvmVm> };
     /** Physical memory allocator: next free frame boundary, allocating downwards from the top of RAM. */
     physTop: number;
-    /** Global PASID allocator (`iommu_global_pasid_ida`): PASIDs in use. */
+    /** Global PASID allocator (`iommu_global_pasid_ida`): PASID → who holds it (a process's mm). */
     globalPasids: Map<number, string>;
+    /** SVA bonds (`struct iommu_sva`): `device|process` → the bond. */
+    svaBonds: Map<string, SvaBond>;
     /** Per-uid `user->locked_vm` in pages (iommufd USER accounting). */
     userLockedVm: Map<number, bigint>;
     /** Id counters; ids are never reused unless Linux reuses them (IDA/xarray users compute their own). */
-    next: { file: number; domain: number; container: number; ctx: number; vm: number; memfd: number; pid: number; cdev: number };
+    next: { file: number; domain: number; container: number; ctx: number; vm: number; memfd: number; pid: number; vfioGroup: number };
     /** Kernel log lines (dmesg) the scenario caused, newest last. */
     log: string[];
 }

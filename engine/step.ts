@@ -142,7 +142,8 @@ export interface ScenarioProgram {
 // ---------------------------------------------------------------------------------------------
 // Results
 
-export type Outcome = 'ok' | 'errno' | 'fault' | 'blocked' | 'not-run';
+/** `invalid`: the step cannot run at all (an unknown ioctl or field, a process that exited). */
+export type Outcome = 'ok' | 'errno' | 'fault' | 'blocked' | 'not-run' | 'invalid';
 
 /** One piece of a DMA: where a range of IOVA went. */
 export interface DmaSegment {
