@@ -158,7 +158,9 @@ function enableSriov(k: KernelState, pf: Device, n: number): void {
             fail('EBUSY', `VF ${vf.name} (${vf.devName}) collides with an existing device`, 'drivers/pci/iov.c:pci_iov_add_virtfn');
         }
     }
-    const groups = probeGroups(vfs.map((v) => ({ name: v.name, pci: v.pci, iommu: v.iommu })), existing, new Set(k.groups.keys()));
+    // The AMD southbridge ACS quirk depends on the machine having an AMD IOMMU (an IVRS table).
+    const ivrs = [...k.iommus.values()].some((u) => u.kind === 'amd-vi');
+    const groups = probeGroups(vfs.map((v) => ({ name: v.name, pci: v.pci, iommu: v.iommu })), existing, new Set(k.groups.keys()), { ivrs });
     for (const vf of vfs) {
         const dev: Device = {
             name: vf.name, devName: vf.devName, bus: 'pci', pci: vf.pci, driver: null, iommu: vf.iommu,
