@@ -24,6 +24,8 @@ import { registerIommuValidators } from './validation/iommu-validators.js';
 import { LoweringValidator } from './validation/lowering-validator.js';
 import { MachineValidator } from './validation/machine-validator.js';
 import { ScenarioValidator } from './validation/scenario-validator.js';
+import { SimulationValidator } from './validation/simulation-validator.js';
+import { ScenarioSimulator } from './simulation/scenario-simulator.js';
 
 /** Services the language adds to Langium's. */
 export type IommuAddedServices = {
@@ -37,9 +39,13 @@ export type IommuAddedServices = {
         MachineValidator: MachineValidator;
         ScenarioValidator: ScenarioValidator;
         LoweringValidator: LoweringValidator;
+        SimulationValidator: SimulationValidator;
     };
     lowering: {
         ScenarioLowering: ScenarioLowering;
+    };
+    simulation: {
+        ScenarioSimulator: ScenarioSimulator;
     };
 };
 
@@ -65,9 +71,13 @@ export const IommuModule: Module<IommuServices, PartialLangiumServices & IommuAd
         MachineValidator: () => new MachineValidator(),
         ScenarioValidator: () => new ScenarioValidator(),
         LoweringValidator: (services) => new LoweringValidator(services),
+        SimulationValidator: (services) => new SimulationValidator(services),
     },
     lowering: {
         ScenarioLowering: (services) => new ScenarioLowering(services),
+    },
+    simulation: {
+        ScenarioSimulator: (services) => new ScenarioSimulator(services),
     },
 };
 

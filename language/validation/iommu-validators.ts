@@ -5,8 +5,8 @@ import type { IommuScenarioAstType } from '../generated/ast.js';
 import type { IommuServices } from '../iommu-module.js';
 
 /**
- * Registers the machine, scenario and lowering checks. All are `fast` (the category the
- * language server runs on every change): they walk the AST and tables, never the engine.
+ * Registers the machine, scenario and lowering checks, and validation by simulation. All are
+ * `fast` (the category the language server runs on every change).
  */
 export function registerIommuValidators(services: IommuServices): void {
     const registry = services.validation.ValidationRegistry;
@@ -40,4 +40,9 @@ export function registerIommuValidators(services: IommuServices): void {
 
     const lowering = services.validation.LoweringValidator;
     registry.register<IommuScenarioAstType>({ Scenario: lowering.checkScenario }, lowering, 'fast');
+
+    // Validation by simulation: the engine runs each scenario and boots each machine. 'fast' so
+    // the server runs it on every change; it is incremental and cancellable.
+    const simulation = services.validation.SimulationValidator;
+    registry.register<IommuScenarioAstType>({ Scenario: simulation.checkScenario, Machine: simulation.checkMachine }, simulation, 'fast');
 }
