@@ -118,7 +118,7 @@ function walkDomain(k: KernelState, domain: IommuDomain, who: string, dir: 'read
         const w = pt ? pt.walk(cursor, dir) : ({ ok: false, fault: 'not-present' } as const);
         if (!w.ok) {
             const what = w.fault === 'not-present'
-                ? `IOVA ${hex(cursor)} is not mapped in ${describeDomain(domain)}${domain.type === 'dma' ? ' (the kernel driver made no DMA-API mapping there)' : ''}`
+                ? `IOVA ${hex(cursor)} is not mapped in ${describeDomain(domain)}${domain.type === 'dma' ? ' (the default domain: only a kernel driver\'s DMA-API calls map into it)' : ''}`
                 : w.fault === 'write-to-read-only'
                     ? `IOVA ${hex(cursor)} is mapped read-only in ${describeDomain(domain)}: the write is refused`
                     : w.fault === 'read-from-write-only'
