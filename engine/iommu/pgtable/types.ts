@@ -112,8 +112,9 @@ export interface IoPageTable {
      * `iommu_map`: maps [iova, iova+size) to the physical memory `phys` describes, choosing for
      * each piece the largest page size allowed by the bitmap, the alignment of IOVA and PA, and
      * the remaining contiguous length. iova/size/pa must be aligned to the smallest page size
-     * (`MapError('EINVAL')`); mapping over a present entry fails (`MapError('EEXIST')`), leaving
-     * the table unchanged.
+     * (`MapError('EINVAL')`); mapping over a present entry fails, leaving the table unchanged:
+     * `MapError('EADDRINUSE')` for the generic_pt formats (vtd-ss, x86-64, amd-v1),
+     * `MapError('EEXIST')` for io-pgtable-arm (arm-lpae-s1/s2).
      */
     map(iova: bigint, size: bigint, phys: PhysSource, prot: Prot): IoPageTable;
 
