@@ -5,7 +5,7 @@
  */
 
 import { fail } from '../errno.js';
-import type { Device, DomainType, IommuDomain, IommuUnit, KernelState, PageTableFormat } from '../state.js';
+import type { Device, DomainType, IommuDomain, IommuUnit, KernelState, NestedStage1, PageTableFormat } from '../state.js';
 import { SZ_1G, SZ_2M, SZ_4K, hex } from '../u64.js';
 import { createIoPageTable, pageTableGeometry } from './pgtable/index.js';
 import type { PhysSource, Prot } from './pgtable/types.js';
@@ -59,6 +59,14 @@ function chooseFormat(unit: IommuUnit, flags: PagingFlags): { format: PageTableF
             return { format: firstStage ? 'x86-64' : 'vtd-ss', pgsizeBitmap: SZ_4K | (unit.pgsizeBitmap === SZ_4K ? 0n : sp) };
         }
         case 'amd-vi':
+            // amd_iommu_domain_alloc_paging_flags: PASID (v2) does not combine with DIRTY_TRACKING
+            // or NEST_PARENT (v1); any other mix is EOPNOTSUPP.
+            if (flags.pasid && (flags.dirtyTracking || flags.nestParent)) {
+                fail('EOPNOTSUPP', `${unit.name}: IOMMU_HWPT_ALLOC_PASID (a v2 table) cannot be combined with DIRTY_TRACKING or NEST_PARENT (v1 tables)`, 'drivers/iommu/amd/iommu.c:amd_iommu_domain_alloc_paging_flags');
+            }
+            if (flags.pasid && unit.maxPasids === 0) {
+                fail('EOPNOTSUPP', `${unit.name} has no PASID support: no v2 table for IOMMU_HWPT_ALLOC_PASID`, 'drivers/iommu/amd/iommu.c:amd_iommu_domain_alloc_paging_flags');
+            }
             if (flags.dirtyTracking && !unit.dirtyTracking) {
                 fail('EOPNOTSUPP', `${unit.name} has no hardware dirty tracking (HD)`, 'drivers/iommu/amd/iommu.c:amd_iommu_domain_alloc_paging_flags');
             }
@@ -113,6 +121,22 @@ export function domainAllocPaging(k: KernelState, dev: Device, flags: PagingFlag
         nestParent: !!flags.nestParent,
         pasidCapable: !!flags.pasid,
         owner,
+    };
+    k.domains.set(id, domain);
+    return domain;
+}
+
+/**
+ * A nested domain (`domain_alloc_nested`): the user's stage-1 description on a stage-2 parent.
+ * It has no page table of its own: the guest's stage 1 is walked, then the parent's.
+ */
+export function domainAllocNested(k: KernelState, parentId: number, stage1: NestedStage1, owner: string, pasidCapable: boolean): IommuDomain {
+    const parent = getDomain(k, parentId);
+    const id = nextDomainId(k);
+    const domain: IommuDomain = {
+        id, type: 'nested', iommu: parent.iommu, kind: parent.kind, pgsizeBitmap: parent.pgsizeBitmap,
+        aperture: parent.aperture, enforceCacheCoherency: parent.enforceCacheCoherency, dirtyOps: false, dirtyTracking: false,
+        nestParent: false, pasidCapable, parent: parentId, nested: stage1, owner,
     };
     k.domains.set(id, domain);
     return domain;
@@ -238,6 +262,8 @@ export function describeDomain(d: IommuDomain): string {
             return `identity domain ${d.id}`;
         case 'sva':
             return `SVA domain ${d.id} (${d.svaProcess ?? '?'})`;
+        case 'nested':
+            return `nested domain ${d.id} (${d.nested?.dataType ?? 'user'} stage 1 over domain ${d.parent})`;
         default:
             return `${d.type === 'dma' ? 'DMA-API' : 'paging'} domain ${d.id} (${d.format})`;
     }

@@ -1,9 +1,14 @@
 /**
  * iommufd state (`drivers/iommu/iommufd/`): a context per open `/dev/iommu` (or iommufd-backed
  * `/dev/vfio/vfio`) with its objects in an id-indexed table, as `ictx->objects` (an xarray).
+ *
+ * Reference counts between objects (`iommufd_object.users`) are not stored: who holds an object
+ * is derived from the objects that point at it (`engine/iommufd/object.ts:objectHolders`), so a
+ * destroy can name what still uses the object.
  */
 
 import type { IntervalMap } from '../interval-map.js';
+import type { Vma } from '../state.js';
 
 export type IommufdObjectType =
     | 'ioas'
@@ -17,103 +22,144 @@ export type IommufdObjectType =
     | 'veventq'
     | 'hw_queue';
 
-/** An area of an io_pagetable: one MAP/MAP_FILE/COPY, pointing at shared pinned pages. */
+/** An area of an io_pagetable (`struct iopt_area`): one MAP/MAP_FILE/COPY (or a compat split of one). */
 export interface IoptArea {
     readonly iova: bigint;
     readonly length: bigint;
-    /** The `iopt_pages` it uses (shared by COPY). */
+    /** The `iopt_pages` (ctx-local id) it takes a slice of; shared by COPY. */
     readonly pages: number;
-    /** Offset of the area's first byte into its pages. */
-    readonly pageOffset: bigint;
+    /** Byte offset of the area's first byte from the pages' page-aligned start (`start_byte`). */
+    readonly startByte: bigint;
+    /** `iommu_prot` IOMMU_READ / IOMMU_WRITE. */
     readonly read: boolean;
     readonly write: boolean;
-    /** ACCESS objects that pinned part of it. */
-    readonly accessPins: number;
 }
 
-/** `struct iopt_pages`: user or file memory behind areas, pinned once and accounted once. */
+/** A run of pinned page indexes of an `iopt_pages`, and the address space it was pinned from. */
+export interface PinnedRun {
+    readonly first: bigint;
+    readonly last: bigint;
+    /**
+     * The process's VMAs when the run was pinned (user pages): pinned pages stay where they
+     * were even if the process later unmaps or remaps the range.
+     */
+    readonly vmas?: IntervalMap<Vma>;
+}
+
+/** `struct iopt_pages`: user or file memory behind areas, pinned and accounted once however many domains map it. */
 export interface IoptPages {
     readonly id: number;
-    readonly source: { readonly kind: 'user'; readonly process: string; readonly uva: bigint } | { readonly kind: 'memfd'; readonly memfd: number; readonly start: bigint };
-    readonly length: bigint;
+    /** IOPT_ADDRESS_USER (`uptr`, page aligned) or IOPT_ADDRESS_FILE (`file` + page-aligned `start`). */
+    readonly source:
+        | { readonly kind: 'user'; readonly uptr: bigint }
+        | { readonly kind: 'file'; readonly file: number; readonly start: bigint };
+    /** Bytes covered from the page-aligned start (`npages * PAGE_SIZE` rounded). */
+    readonly npages: bigint;
     readonly writable: boolean;
-    /** Pages pinned (0 while no domain or access needs them: lazy pinning). */
-    readonly pinned: bigint;
-    /** Who is charged: the process (MM mode) or the uid (USER mode). */
-    readonly accountedTo?: { readonly process: string; readonly uid: number; readonly mode: 'user' | 'mm' };
-    users: number;
+    /** `source_mm`/`source_task` (a process name) and `source_user` (a uid). */
+    process: string;
+    uid: number;
+    /** `account_mode`: NONE when the mapper had CAP_IPC_LOCK. */
+    readonly accountMode: 'none' | 'user' | 'mm';
+    /** Pinned page-index runs, ascending and disjoint; `npinned` is their total. */
+    pinned: PinnedRun[];
 }
 
-export interface ReservedRange {
-    /** What reserved it: a device's reserved region, a domain's aperture, an access. */
+/** A reserved IOVA range (`struct iopt_reserved`); ranges of different owners may overlap. */
+export interface IoptReserved {
+    readonly start: bigint;
+    readonly last: bigint;
+    /** `dev:<name>` for a device's reserved region, `domain:<id>` for an aperture complement. */
     readonly owner: string;
-    readonly kind: 'resv-region' | 'aperture' | 'other';
+    /** In words, for reasons: "MSI window of nvme0", "outside domain 5's aperture". */
+    readonly what: string;
 }
 
+/** `struct io_pagetable`. */
 export interface IoPagetableState {
     areas: IntervalMap<IoptArea>;
-    reserved: IntervalMap<ReservedRange>;
+    reserved: readonly IoptReserved[];
     allowed: IntervalMap<true>;
-    /** HWPT_PAGING objects whose domains are filled from this IOAS. */
-    hwpts: number[];
-    /** ACCESS objects using this IOAS. */
+    /** IOMMU domains filled from this IOAS (`iopt->domains`). */
+    domains: number[];
+    /** ACCESS objects using this IOAS (`iopt->access_list`). */
     accesses: number[];
     iova_alignment: bigint;
-    /** IOMMU_OPTION_HUGE_PAGES. */
-    hugePages: boolean;
+    /** IOMMU_OPTION_HUGE_PAGES = 0 (`disable_large_pages`). */
+    disableLargePages: boolean;
 }
 
 export interface IommufdObjectBase {
     readonly id: number;
     readonly type: IommufdObjectType;
-    /** `users` refcount beyond the xarray's own. */
-    users: number;
 }
 
+/** `struct iommufd_ioas`. */
 export interface IommufdIoas extends IommufdObjectBase {
     readonly type: 'ioas';
     iopt: IoPagetableState;
+    /** HWPT_PAGING objects on it, in creation order (`ioas->hwpt_list`). */
+    hwpts: number[];
 }
 
+/** `struct iommufd_hwpt_paging`. */
 export interface IommufdHwptPaging extends IommufdObjectBase {
     readonly type: 'hwpt_paging';
     readonly ioas: number;
     readonly domain: number;
-    /** Created by attaching to an IOAS (destroyed with its last device). */
-    readonly auto: boolean;
+    /** Created by attaching a device to an IOAS: destroyed with its last device. */
+    auto: boolean;
     readonly nestParent: boolean;
-    readonly pasidCapable: boolean;
-    readonly fault?: number;
+    /** Allocated with IOMMU_HWPT_ALLOC_PASID (`hwpt->pasid_compat`). */
+    readonly pasidCompat: boolean;
+    /** `hwpt_paging->enforce_cache_coherency`. */
+    readonly enforceCacheCoherency: boolean;
+    fault?: number;
 }
 
+/** `struct iommufd_hwpt_nested`. */
 export interface IommufdHwptNested extends IommufdObjectBase {
     readonly type: 'hwpt_nested';
-    /** Parent HWPT_PAGING or VIOMMU id. */
+    /** The HWPT_PAGING giving stage 2 (the vIOMMU's parent when allocated on a vIOMMU). */
     readonly parent: number;
+    readonly viommu?: number;
     readonly domain: number;
-    readonly pasidCapable: boolean;
-    readonly fault?: number;
+    readonly pasidCompat: boolean;
+    fault?: number;
 }
 
+/** `struct iommufd_device`. */
 export interface IommufdDevice extends IommufdObjectBase {
     readonly type: 'device';
     readonly device: string;
+    /** The IOMMU group (`idev->igroup`); for a PASID slice, its parent's group. */
     readonly group: number;
+    /** The device whose requester ID its DMA carries: itself, or a slice's parent. */
+    readonly rid: string;
+    /** A PASID slice: no requester ID of its own, did not claim the group's DMA ownership. */
+    readonly slice: boolean;
     readonly enforceCacheCoherency: boolean;
+    /** Its vDEVICE, if one was allocated (`idev->vdev`). */
+    vdevice?: number;
 }
 
+/** `struct iommufd_access` (an emulated VFIO device's view of an IOAS). */
 export interface IommufdAccess extends IommufdObjectBase {
     readonly type: 'access';
     readonly device: string;
     ioas?: number;
+    /** PAGE_SIZE for drivers that pin pages (VFIO's `vfio_user_ops.needs_pin_pages`). */
+    readonly iovaAlignment: bigint;
 }
 
+/** `struct iommufd_fault`. */
 export interface IommufdFault extends IommufdObjectBase {
     readonly type: 'fault';
     readonly file: number;
     fileOpen: boolean;
 }
 
+/** `struct iommufd_viommu`. */
 export interface IommufdViommu extends IommufdObjectBase {
     readonly type: 'viommu';
     readonly viommuType: number;
@@ -121,6 +167,7 @@ export interface IommufdViommu extends IommufdObjectBase {
     readonly iommu: string;
 }
 
+/** `struct iommufd_vdevice`. */
 export interface IommufdVdevice extends IommufdObjectBase {
     readonly type: 'vdevice';
     readonly viommu: number;
@@ -128,12 +175,17 @@ export interface IommufdVdevice extends IommufdObjectBase {
     readonly virtId: bigint;
 }
 
+/** `struct iommufd_veventq`. */
 export interface IommufdVeventq extends IommufdObjectBase {
     readonly type: 'veventq';
     readonly viommu: number;
+    readonly eventType: number;
+    readonly depth: number;
     readonly file: number;
+    fileOpen: boolean;
 }
 
+/** `struct iommufd_hw_queue` (only the Tegra241 CMDQV driver creates them). */
 export interface IommufdHwQueue extends IommufdObjectBase {
     readonly type: 'hw_queue';
     readonly viommu: number;
@@ -151,24 +203,39 @@ export type IommufdObject =
     | IommufdVeventq
     | IommufdHwQueue;
 
+/** `struct iommufd_attach`: what one group (in one ctx) has attached on one PASID. */
+export interface IommufdAttach {
+    hwpt: number;
+    /** DEVICE ids attached, in attach order (`device_array`). */
+    devices: number[];
+}
+
+/** `struct iommufd_group`: the ctx's view of one IOMMU group. */
+export interface IommufdGroup {
+    readonly group: number;
+    /** pasid → attachment (`igroup->pasid_attach`); IOMMU_NO_PASID (0) is the RID. */
+    attach: Map<number, IommufdAttach>;
+}
+
 /** `struct iommufd_ctx`. */
 export interface IommufdCtx {
     readonly id: number;
     /** The file of `/dev/iommu` (or the compat `/dev/vfio/vfio`). */
     readonly file: number;
     objects: Map<number, IommufdObject>;
-    /** Ids destroyed under a vDEVICE tombstone: never reused while the ctx lives. */
+    /** Ids of force-destroyed vDEVICEs: not reusable, and DESTROY says ENOENT, until the ctx goes. */
     tombstones: Set<number>;
     pages: Map<number, IoptPages>;
     nextPages: number;
-    /** `vfio_compat` IOAS. */
-    compatIoas?: number;
-    /** Opened as `/dev/vfio/vfio`, or a legacy group was set on it with no compat IOAS yet. */
-    readonly vfioCompat: boolean;
+    groups: Map<number, IommufdGroup>;
+    /** The VFIO compat IOAS (`ictx->vfio_ioas`). */
+    vfioIoas?: number;
+    /** A NO_IOMMU VFIO group was set on it (`ictx->no_iommu_mode`). */
+    noIommuMode: boolean;
     /** Pinning accounting mode (IOMMU_OPTION_RLIMIT_MODE). */
     accountMode: 'user' | 'mm';
-    /** TYPE1 (v1) semantics selected by VFIO_SET_IOMMU on the compat path. */
-    compatType1v1?: boolean;
-    /** The process that opened it (accounting target in MM mode). */
+    /** Opened as the iommufd-provided `/dev/vfio/vfio`. */
+    readonly vfioContainer: boolean;
+    /** The process that opened it. */
     readonly process: string;
 }

@@ -12,8 +12,8 @@ import type { IoctlCall, IoctlOut } from '../syscalls/ioctl-call.js';
 import type { KernelState, OpenFile, Process, VfioDevice, VfioGroup } from '../state.js';
 import { getContainer, vfio_container_attach_group, vfio_group_detach_container } from './container.js';
 import { getVfioGroup, vfioDevicesOfGroup, vfioGroupIommuGroup } from './vfio-main.js';
-import { vfioCompatGroupCloseDevice, vfioCompatGroupOpenDevice, vfioCompatGroupSetIommufd } from './group-iommufd.js';
-import { vfio_pci_match } from './vfio-pci.js';
+import { vfioCompatGroupCloseDevice, vfioCompatGroupOpenDevice, vfioCompatGroupSetIommufd, vfioCompatGroupUnsetIommufd } from './group-iommufd.js';
+import { vfio_pci_match, vfio_pci_vf_token_user_add } from './vfio-pci.js';
 
 const GROUP_C = 'drivers/vfio/group.c';
 
@@ -52,7 +52,7 @@ export function vfio_group_release(k: KernelState, group: VfioGroup): void {
     if (group.container !== undefined) {
         vfio_group_detach_container(k, group);
     }
-    group.iommufd = undefined;
+    vfioCompatGroupUnsetIommufd(k, group);
     group.openFile = undefined;
     if (!group.listed) {
         k.vfio.groups.delete(group.id);
@@ -143,7 +143,7 @@ function unsetContainer(k: KernelState, group: VfioGroup): void {
         }
         vfio_group_detach_container(k, group);
     }
-    group.iommufd = undefined;
+    vfioCompatGroupUnsetIommufd(k, group);
 }
 
 /**
@@ -187,6 +187,7 @@ function getDeviceFd(k: KernelState, proc: Process, group: VfioGroup, name: stri
             vfioCompatGroupOpenDevice(k, proc, group, vdev);
         }
         vdev.kvm = group.kvm;
+        vfio_pci_vf_token_user_add(k, vdev, 1);
     }
     vdev.open_count++;
     const dev = getDevice(k, vdev.device);
@@ -207,6 +208,7 @@ export function vfio_device_group_close(k: KernelState, vdev: VfioDevice): void 
             vfioCompatGroupCloseDevice(k, vdev);
         }
         vdev.kvm = undefined;
+        vfio_pci_vf_token_user_add(k, vdev, -1);
     }
     vdev.open_count--;
 }

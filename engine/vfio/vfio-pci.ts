@@ -84,8 +84,8 @@ export function vfio_pci_match(k: KernelState, vdev: VfioDevice, buf: string): b
     return true;
 }
 
-/** `vfio_pci_validate_vf_token`. */
-function validateVfToken(k: KernelState, vdev: VfioDevice, dev: Device, token: string | undefined): void {
+/** `vfio_pci_validate_vf_token` (also `vfio_pci_core_match_token_uuid` for cdev binds). */
+export function validateVfToken(k: KernelState, vdev: VfioDevice, dev: Device, token: string | undefined): void {
     const src = `${CORE_C}:vfio_pci_validate_vf_token`;
     const pf = dev.pci?.physfn;
     if (pf !== undefined) {
@@ -124,6 +124,20 @@ function validateVfToken(k: KernelState, vdev: VfioDevice, dev: Device, token: s
     }
 }
 
+/**
+ * The VF token's user count (`vf_token->users`): a VF's first open (`vfio_pci_core_finish_enable`)
+ * and last close (`vfio_pci_core_close_device`) count on its PF's token, when the PF is on
+ * vfio-pci (`vdev->sriov_pf_core_dev`). While it is non-zero, opening the PF needs the token.
+ * Callers: the first open and last close of a device, on the group and the cdev paths alike.
+ */
+export function vfio_pci_vf_token_user_add(k: KernelState, vdev: VfioDevice, delta: 1 | -1): void {
+    const pf = getDevice(k, vdev.device).pci?.physfn;
+    const token = pf === undefined ? undefined : k.vfio.devices.get(pf)?.vfToken;
+    if (token) {
+        token.users = Math.max(0, token.users + delta);
+    }
+}
+
 /** Reset methods the device offers (`pci_probe_reset_function`); unlisted PCIe functions have FLR. */
 export function resetMethods(dev: Device): readonly string[] {
     const pci = dev.pci;
@@ -156,10 +170,19 @@ export function vfio_pci_ioctl(k: KernelState, vdev: VfioDevice, call: IoctlCall
             if (index >= VFIO_PCI_NUM_REGIONS) {
                 fail('EINVAL', `region index ${index} is beyond the ${VFIO_PCI_NUM_REGIONS} vfio-pci regions`, src);
             }
-            // Config space (index 7) is 4K for PCIe, 256 for conventional; the engine models no BARs.
-            const size = index === 7n ? (dev.pci?.type === 'conventional' ? 256n : 4096n) : 0n;
             const READ = 1n;
             const WRITE = 2n;
+            if (index === 8n) {
+                // VFIO_PCI_VGA_REGION_INDEX: only a VGA-class device has it (vdev->has_vga,
+                // vfio_pci_is_vga); it is the legacy 0xa0000-0xbffff window and I/O ports.
+                const vga = dev.pci?.className === 'display' || dev.pci?.className === 'vga';
+                if (!vga) {
+                    fail('EINVAL', `${dev.devName} (${dev.name}) is not a VGA device: it has no VGA region (index 8)`, src);
+                }
+                return { out: { offset: index << 40n, size: 0xc0000n, flags: READ | WRITE } };
+            }
+            // Config space (index 7) is 4K for PCIe, 256 for conventional; the engine models no BARs.
+            const size = index === 7n ? (dev.pci?.type === 'conventional' ? 256n : 4096n) : 0n;
             return { out: { offset: index << 40n, size, flags: size > 0n ? READ | WRITE : 0n } };
         }
         case 'VFIO_DEVICE_GET_IRQ_INFO': {
