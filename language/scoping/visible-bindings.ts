@@ -37,18 +37,125 @@ interface ProcessIndex {
     readonly forks: readonly ForkStatement[];
 }
 
+/** One body (process block, loop, procedure): each statement's position and, per name, the positions that bind it. */
+interface BodyIndex {
+    readonly positions: ReadonlyMap<AstNode, number>;
+    readonly byName: ReadonlyMap<string, readonly number[]>;
+}
+
 /** Computes the bindings visible at a point of a scenario. */
 export class VisibleBindings {
     protected readonly indexes = new WeakMap<Scenario, ReadonlyMap<string, ProcessIndex>>();
+    /** Per body array, built once: linking a long block stays O(log n) per name. */
+    protected readonly bodies = new WeakMap<readonly Statement[], BodyIndex>();
+    /** Per process index: its entries grouped by name (offsets ascending). */
+    protected readonly entriesByName = new WeakMap<ProcessIndex, ReadonlyMap<string, ProcessIndex['entries']>>();
 
-    /** The binding `name` means at `node`: the most recent visible one, or undefined. */
+    /**
+     * The binding `name` means at `node`: the most recent visible one, or undefined. The same
+     * order as {@link at} (nearest earlier statement of the innermost body first, then the loop
+     * variable, then outer bodies, then the process's other blocks and its fork), found by binary
+     * search in per-body indexes instead of walking every earlier statement.
+     */
     find(node: AstNode, name: string): Binding | undefined {
-        for (const binding of this.visible(node, new Set())) {
-            if (binding.name === name) {
-                return binding;
+        return this.findFrom(node, name, new Set());
+    }
+
+    protected findFrom(node: AstNode, name: string, visited: Set<string>): Binding | undefined {
+        let child: AstNode = node;
+        for (let parent = node.$container; parent; child = parent, parent = parent.$container) {
+            if (!(isForStatement(parent) || isRepeatStatement(parent) || isProcessBlock(parent) || isProcedure(parent))) {
+                continue;
+            }
+            const body: readonly Statement[] = parent.body;
+            const index = this.bodyIndex(body);
+            const position = index.positions.get(child);
+            if (position === undefined) {
+                continue; // a loop bound or a process attribute: the body's names are not visible there
+            }
+            const at = index.byName.get(name);
+            if (at) {
+                const i = lowerBound(at, position) - 1;
+                if (i >= 0) {
+                    return ownBinding(body[at[i]!]!);
+                }
+            }
+            if (isForStatement(parent)) {
+                if (parent.name === name) {
+                    return parent;
+                }
+            } else if (isProcedure(parent)) {
+                return parent.params.find((p) => p.name === name);
+            } else if (isProcessBlock(parent)) {
+                return this.findInProcess(parent, offsetOf(node), name, visited);
             }
         }
         return undefined;
+    }
+
+    /** {@link processBindings}, for one name. */
+    protected findInProcess(current: ProcessBlock, offset: number, name: string, visited: Set<string>): Binding | undefined {
+        const index = this.indexOf(current.$container).get(current.name);
+        if (!index) {
+            return undefined;
+        }
+        const entries = this.namedEntries(index).get(name) ?? [];
+        for (let i = upperBound(entries, offset) - 1; i >= 0; i--) {
+            if (entries[i]!.block !== current) {
+                return entries[i]!.binding;
+            }
+        }
+        const fork = index.forks.filter(f => offsetOf(f) < offset).at(-1);
+        if (fork && !visited.has(current.name)) {
+            visited.add(current.name);
+            return this.findFrom(fork, name, visited);
+        }
+        return undefined;
+    }
+
+    protected bodyIndex(body: readonly Statement[]): BodyIndex {
+        let index = this.bodies.get(body);
+        if (!index) {
+            const positions = new Map<AstNode, number>();
+            const byName = new Map<string, number[]>();
+            body.forEach((statement, i) => {
+                positions.set(statement, i);
+                const binding = ownBinding(statement);
+                if (binding) {
+                    const list = byName.get(binding.name);
+                    if (list) {
+                        list.push(i);
+                    } else {
+                        byName.set(binding.name, [i]);
+                    }
+                }
+            });
+            index = { positions, byName };
+            this.bodies.set(body, index);
+        }
+        return index;
+    }
+
+    protected namedEntries(index: ProcessIndex): ReadonlyMap<string, ProcessIndex['entries']> {
+        let named = this.entriesByName.get(index);
+        if (!named) {
+            const m = new Map<string, Array<ProcessIndex['entries'][number]>>();
+            for (const e of index.entries) {
+                const n = e.binding.name;
+                if (n === undefined) {
+                    continue;
+                }
+                const list = m.get(n);
+                if (list) {
+                    list.push(e);
+                } else {
+                    m.set(n, [e]);
+                }
+            }
+            named = m;
+            this.entriesByName.set(index, named);
+        }
+        return named;
     }
 
     /** Bindings visible at `node`, most recent first (so a later `let` shadows an earlier one). */
@@ -173,6 +280,21 @@ function buildIndex(scenario: Scenario): ReadonlyMap<string, ProcessIndex> {
         facts.entries.sort((a, b) => a.offset - b.offset);
     }
     return index;
+}
+
+/** The number of positions below `position` (positions ascending). */
+function lowerBound(positions: readonly number[], position: number): number {
+    let low = 0;
+    let high = positions.length;
+    while (low < high) {
+        const middle = (low + high) >> 1;
+        if (positions[middle]! < position) {
+            low = middle + 1;
+        } else {
+            high = middle;
+        }
+    }
+    return low;
 }
 
 /** The number of entries whose offset is below `offset` (entries sorted by offset). */
