@@ -7,7 +7,7 @@
  * bytes → E2BIG; shorter but valid sizes are zero-extended (`copy_struct_from_user`).
  */
 
-import { cst, defineConstants, defineStruct, fld, kv } from './define.js';
+import { cst, defineConstants, defineStruct, fld, kv, pseudo } from './define.js';
 import { io } from './ioc.js';
 import type { ConstantSet, IoctlDef, StructDef } from './types.js';
 
@@ -589,6 +589,7 @@ export const iommu_hwpt_get_dirty_bitmap: StructDef = defineStruct(
                 scalar: true,
             },
         }),
+        pseudo('dirty_pages', 'u64', 'out', 'bits the kernel set in the bitmap: the pages it reports dirty'),
     ],
     'size',
 );

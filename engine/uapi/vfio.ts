@@ -402,6 +402,7 @@ export const vfio_iommu_type1_dirty_bitmap: StructDef = defineStruct(
         fld('bitmap.pgsize', 'u64', 24, 'in', `page size one bit stands for, ${DIRTY_GET_DOC}`, { flexible: true }),
         fld('bitmap.size', 'u64', 32, 'in', `bitmap size in bytes, ${DIRTY_GET_DOC}`, { flexible: true }),
         fld('bitmap.data', 'ptr', 40, 'in', `user pointer to the bitmap, ${DIRTY_GET_DOC}`, { flexible: true }),
+        pseudo('dirty_pages', 'u64', 'out', 'bits the kernel set in the bitmap (GET_BITMAP): the pages it reports dirty'),
     ],
     'argsz',
 );
