@@ -14,6 +14,7 @@ import { deriveGroups } from './machine/groups.js';
 import type { MachineSpec } from './machine/spec.js';
 import { NEWEST_KERNEL, formatKernelVersion, kernelAtLeast } from './machine/spec.js';
 import { createMdev, driverProbe } from './machine/sysfs.js';
+import { PhysMemory } from './mm/phys-memory.js';
 import { parseCmdline } from './params.js';
 import type { Device, IommuGroup, IommuUnit, KernelState } from './state.js';
 import type { EvaluatedOp, OpOutcome } from './syscalls/execute.js';
@@ -77,6 +78,7 @@ function emptyState(spec: MachineSpec, diagnostics: BootDiagnostic[]): KernelSta
         iommufd: { ctxs: new Map() },
         kvm: { vms: new Map() },
         physTop: Number(memory),
+        physMemory: PhysMemory.empty(),
         globalPasids: new Map(),
         svaBonds: new Map(),
         userLockedVm: new Map(),

@@ -14,6 +14,7 @@ import type { WaitCondition } from './errno.js';
 import { formatKernelError } from './errno.js';
 import { bootKernel, type BootDiagnostic, applyOp, updateKernel } from './kernel.js';
 import { spawnProcess } from './fs/process.js';
+import { recordDmaWrite } from './mm/phys-memory.js';
 import type { KernelState } from './state.js';
 import type { ArgValue, Expectation, Expr, OutValue, ScenarioProgram, Step, StepResult } from './step.js';
 import type { EvaluatedOp, OpOutcome } from './syscalls/execute.js';
@@ -221,6 +222,13 @@ function evaluate(step: Step, env: ReadonlyMap<string, VarBinding> | undefined, 
                 op: 'dma', device: step.device, dir: step.dir, iova: ev(step.iova), length: ev(step.length),
                 pasid: step.pasid ? ev(step.pasid) : undefined,
             };
+        case 'guest-map':
+            return {
+                op: 'guest-map', hwpt: ev(step.hwpt), iova: ev(step.iova), gpa: ev(step.gpa), length: ev(step.length),
+                read: step.read, write: step.write,
+            };
+        case 'guest-unmap':
+            return { op: 'guest-unmap', hwpt: ev(step.hwpt), iova: ev(step.iova), length: ev(step.length) };
         case 'exit':
             return { op: 'exit' };
         case 'fork':
@@ -295,6 +303,10 @@ function execute(program: ScenarioProgram, state: RunnerState, index: number, re
         try {
             op ??= evaluate(step, state.env.get(step.process), state.kernel);
             ({ kernel, outcome } = applyOp(state.kernel, step.process, op));
+            if (op.op === 'dma' && op.dir === 'write' && outcome.dma) {
+                // What the device wrote lands in physical memory, where a debugger reads it back.
+                kernel = recordDmaWrite(kernel, op.device, outcome.dma.segments);
+            }
         } catch (e) {
             if (!(e instanceof StepError)) {
                 throw e;

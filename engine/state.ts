@@ -12,6 +12,7 @@ import type { Bdf, IommuKind, KernelVersion, MdevKind, PciResetMethod } from './
 import type { SourceLocation } from './location.js';
 import type { IoPageTable } from './iommu/pgtable/types.js';
 import type { IntervalMap } from './interval-map.js';
+import type { PhysMemory } from './mm/phys-memory.js';
 
 // ---------------------------------------------------------------------------------------------
 // Configuration (fixed at boot)
@@ -203,12 +204,37 @@ export interface IommuDomain {
 /** A guest stage-1 table as the user handed it (VT-d S1 data, SMMUv3 STE, AMD guest DTE). */
 export interface NestedStage1 {
     readonly dataType: 'vtd-s1' | 'arm-smmuv3' | 'amd-guest';
-    /** The guest table's root, a stage-2 IOVA (guest physical). */
+    /**
+     * Where the guest's stage 1 starts, guest physical: VT-d `pgtbl_addr`, the STE's
+     * S1ContextPtr (the guest's CD table), the guest DTE's GCR3 table root pointer.
+     */
     readonly root: bigint;
     readonly addressWidth: number;
     readonly flags: bigint;
-    /** Guest stage-1 page table, built by the scenario through guest memory writes (or empty). */
+    /** The data words as the user gave them (`ste[0..1]`, `dte[0..3]`), for the fields beyond `flags`. */
+    readonly words?: readonly bigint[];
+    /**
+     * The guest's stage-1 page table as the scenario wrote it (`guest-map`, engine/iommu/guest-s1.ts),
+     * in its hardware format, table pages at guest-physical addresses; undefined until written.
+     */
     s1?: IoPageTable;
+    /**
+     * IOTLB entries the IOMMU filled from earlier nested walks (engine/iommu/dma-nested.ts): used
+     * until an invalidation (IOMMU_HWPT_INVALIDATE) or a stage-2 unmap drops them.
+     */
+    iotlb?: readonly NestedIotlbEntry[];
+}
+
+/** One cached nested translation: an IOVA range, the guest-physical range stage 1 gave it, its permissions. */
+export interface NestedIotlbEntry {
+    /** The PASID the request carried (VT-d tags entries with DID and PASID), or -1 without one. */
+    readonly pasid: number;
+    readonly iova: bigint;
+    /** Bytes covered: the smaller of the stage-1 and stage-2 leaves (a combined entry). */
+    readonly size: bigint;
+    readonly gpa: bigint;
+    readonly write: boolean;
+    readonly s1PageSize: bigint;
 }
 
 /** A kernel driver's binding of a process address space to a device (`iommu_sva_bind_device`). */
@@ -245,6 +271,11 @@ export interface Vma {
     /** Backing: anonymous memory, or a memfd (file id) at an offset. */
     readonly backing: { readonly kind: 'anon' } | { readonly kind: 'memfd'; readonly memfd: number; readonly offset: bigint };
     readonly writable: boolean;
+    /**
+     * Private anonymous memory a fork left shared with the parent (copy on write): the first
+     * pin of it (FOLL_PIN unshares, `gup_must_unshare`) gives this mm its own pages.
+     */
+    readonly cow?: boolean;
 }
 
 export interface MmState {
@@ -433,6 +464,8 @@ export interface KernelState {
     kvm: { vms: Map<number, import('./kvm/types.js').KvmVm> };
     /** Physical memory allocator: next free frame boundary, allocating downwards from the top of RAM. */
     physTop: number;
+    /** What DMA writes left in physical memory: sparse, copy on write, zero elsewhere. */
+    physMemory: PhysMemory;
     /** Global PASID allocator (`iommu_global_pasid_ida`): PASID → who holds it (a process's mm). */
     globalPasids: Map<number, string>;
     /** SVA bonds (`struct iommu_sva`): `device|process` → the bond. */

@@ -97,6 +97,22 @@ export type StepOp =
         readonly length: Expr;
         readonly pasid?: Expr;
     }
+    /**
+     * `guest-map HWPT iova IOVA to GPA len N [read] [write]`: the guest kernel writes its
+     * stage-1 table, the one the nested HWPT `hwpt` points at (modelled guest memory, not a
+     * system call; engine/iommu/guest-s1.ts).
+     */
+    | {
+        readonly op: 'guest-map';
+        readonly hwpt: Expr;
+        readonly iova: Expr;
+        readonly gpa: Expr;
+        readonly length: Expr;
+        readonly read: boolean;
+        readonly write: boolean;
+    }
+    /** `guest-unmap HWPT iova IOVA len N`: the guest clears entries of its stage-1 table. */
+    | { readonly op: 'guest-unmap'; readonly hwpt: Expr; readonly iova: Expr; readonly length: Expr }
     | { readonly op: 'exit' }
     | { readonly op: 'fork'; readonly child: string }
     | { readonly op: 'send'; readonly fd: Expr; readonly to: string; readonly as: string };
@@ -155,6 +171,16 @@ export interface DmaSegment {
     /** Domain that translated it (absent for pass-through/identity). */
     readonly domain?: number;
     readonly pasid?: number;
+    /** Nested translation: the guest-physical address stage 1 gave (stage 2 turned it into `pa`). */
+    readonly gpa?: bigint;
+    /** Nested translation: the leaf sizes of each stage (`pageSize` is the smaller). */
+    readonly stage1PageSize?: bigint;
+    readonly stage2PageSize?: bigint;
+    /**
+     * Nested translation served by an IOTLB entry an earlier walk filled: `hit` when the guest's
+     * table still says the same, `stale` when the guest changed it without invalidating.
+     */
+    readonly iotlb?: 'hit' | 'stale';
 }
 
 export type DmaFaultReason =
@@ -181,6 +207,8 @@ export interface DmaFault {
     readonly domain?: number;
     /** Page-table level where the walk stopped, if it got that far. */
     readonly level?: number;
+    /** Nested translation, stage-2 faults: the guest-physical address stage 2 could not translate. */
+    readonly gpa?: bigint;
     /** In words, naming the device, domain and address. */
     readonly message: string;
 }

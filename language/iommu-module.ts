@@ -1,6 +1,7 @@
 /**
  * The language's services: Langium's defaults, the generated parser and AST, and what the
- * `.iommu` language adds (scoping, coded linking errors, validators, lowering to engine data).
+ * `.iommu` language adds (scoping, coded linking errors, validators, lowering to engine data,
+ * and the editor features of `lsp/`, which read the engine's results).
  * Entry points (language server, CLI, tests) create them with {@link createIommuServices}.
  */
 
@@ -26,6 +27,16 @@ import { MachineValidator } from './validation/machine-validator.js';
 import { ScenarioValidator } from './validation/scenario-validator.js';
 import { SimulationValidator } from './validation/simulation-validator.js';
 import { ScenarioSimulator } from './simulation/scenario-simulator.js';
+import { IommuCodeActionProvider } from './lsp/iommu-code-action-provider.js';
+import { IommuCompletionProvider } from './lsp/iommu-completion-provider.js';
+import { IommuDocumentSymbolProvider } from './lsp/iommu-document-symbol-provider.js';
+import { IommuFoldingRangeProvider } from './lsp/iommu-folding-range-provider.js';
+import { IommuFormatter } from './lsp/iommu-formatter.js';
+import { IommuHoverProvider } from './lsp/iommu-hover-provider.js';
+import { IommuInlayHintProvider } from './lsp/iommu-inlay-hint-provider.js';
+import { IommuRenameProvider } from './lsp/iommu-rename-provider.js';
+import { IommuSemanticTokenProvider } from './lsp/iommu-semantic-token-provider.js';
+import { StatementRuns } from './lsp/statement-runs.js';
 
 /** Services the language adds to Langium's. */
 export type IommuAddedServices = {
@@ -46,6 +57,10 @@ export type IommuAddedServices = {
     };
     simulation: {
         ScenarioSimulator: ScenarioSimulator;
+    };
+    lsp: {
+        /** Where each statement ran in its scenario's simulation (for hovers, hints, code actions). */
+        StatementRuns: StatementRuns;
     };
 };
 
@@ -78,6 +93,18 @@ export const IommuModule: Module<IommuServices, PartialLangiumServices & IommuAd
     },
     simulation: {
         ScenarioSimulator: (services) => new ScenarioSimulator(services),
+    },
+    lsp: {
+        StatementRuns: (services) => new StatementRuns(services),
+        HoverProvider: (services) => new IommuHoverProvider(services),
+        InlayHintProvider: (services) => new IommuInlayHintProvider(services),
+        CompletionProvider: (services) => new IommuCompletionProvider(services),
+        RenameProvider: (services) => new IommuRenameProvider(services),
+        DocumentSymbolProvider: () => new IommuDocumentSymbolProvider(),
+        FoldingRangeProvider: (services) => new IommuFoldingRangeProvider(services),
+        SemanticTokenProvider: (services) => new IommuSemanticTokenProvider(services),
+        Formatter: () => new IommuFormatter(),
+        CodeActionProvider: (services) => new IommuCodeActionProvider(services),
     },
 };
 

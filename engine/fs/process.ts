@@ -4,9 +4,10 @@
  */
 
 import type { ProcessSpec } from '../step.js';
-import type { KernelState, Process } from '../state.js';
+import type { KernelState, MmState, Process } from '../state.js';
 import { fdInstall, fileGet, fput } from './files.js';
 import { newMm } from '../mm/memory.js';
+import { iommu_sva_release_mm } from '../iommu/sva.js';
 
 /** A process as declared; by default root with every capability, as the contract says. */
 export function spawnProcess(k: KernelState, spec: ProcessSpec): Process {
@@ -36,9 +37,10 @@ export function forkProcess(k: KernelState, parent: Process, childName: string):
         caps: parent.caps === 'all' ? 'all' : [...parent.caps],
         memlock: parent.memlock,
         fds: new Map(parent.fds),
-        // The child's mm starts with the parent's mappings (copy on write, same pages until
-        // written) and none of its locked_vm: accounting stays with the parent's mm.
-        mm: { vmas: parent.mm.vmas, locked_vm: 0n, pinned_vm: 0n, mmapBase: parent.mm.mmapBase },
+        // The child's mm starts with the parent's mappings and none of its locked_vm:
+        // accounting stays with the parent's mm. Private anonymous memory is copy on write
+        // (dup_mmap → copy_page_range): same pages until one side writes or pins them.
+        mm: { vmas: cowVmas(parent.mm.vmas), locked_vm: 0n, pinned_vm: 0n, mmapBase: parent.mm.mmapBase },
         exited: false,
     };
     for (const fileId of child.fds.values()) {
@@ -48,6 +50,17 @@ export function forkProcess(k: KernelState, parent: Process, childName: string):
     return child;
 }
 
+/** The child's VMAs: anonymous ones marked copy-on-write, shared (memfd) ones shared as they are. */
+function cowVmas(vmas: MmState['vmas']): MmState['vmas'] {
+    let out = vmas;
+    for (const e of vmas.toArray()) {
+        if (e.value.backing.kind === 'anon') {
+            out = out.update(e.start, { ...e.value, cow: true });
+        }
+    }
+    return out;
+}
+
 /** `exit`: every fd is closed, in fd order (`close_files`). */
 export function exitProcess(k: KernelState, proc: Process): void {
     const fds = [...proc.fds.entries()].sort((a, b) => a[0] - b[0]);
@@ -55,6 +68,8 @@ export function exitProcess(k: KernelState, proc: Process): void {
     for (const [, fileId] of fds) {
         fput(k, fileId);
     }
+    // The drivers' fds that held SVA bonds are closed, and the mm's PASID is dropped with it.
+    iommu_sva_release_mm(k, proc);
     proc.exited = true;
 }
 

@@ -12,6 +12,27 @@ import { formatSize, hex } from '../u64.js';
 import { findVfioGroupByIommuGroup } from '../vfio/vfio-main.js';
 import { branch, leaf, type InspectNode } from './tree.js';
 
+/**
+ * The IOVA range a node stands for (a page-table entry, a mapping), in an address space named as
+ * memory references name it (`domain:3`, `container:1`): what a debugger watches for changes.
+ */
+export interface IovaRange {
+    readonly space: string;
+    readonly start: bigint;
+    /** Inclusive. */
+    readonly last: bigint;
+}
+
+/** A node standing for an IOVA range. */
+export interface IovaRangeNode extends InspectNode {
+    readonly iova: IovaRange;
+}
+
+/** The IOVA range a node stands for, if any. */
+export function iovaRangeOf(node: InspectNode): IovaRange | undefined {
+    return 'iova' in node ? (node as IovaRangeNode).iova : undefined;
+}
+
 export function deviceLabel(d: Device): string {
     return d.devName === d.name ? d.name : `${d.devName} (${d.name})`;
 }
@@ -62,7 +83,7 @@ export function groupsNode(k: KernelState): InspectNode {
 
 export function deviceNode(k: KernelState, d: Device): InspectNode {
     const v = k.vfio.devices.get(d.name);
-    return branch(deviceLabel(d), d.driver ?? 'no driver', () => [
+    const node = branch(deviceLabel(d), d.driver ?? 'no driver', () => [
         leaf('driver', d.driver ?? 'none'),
         leaf('group', d.group === undefined ? 'none (no IOMMU)' : `${d.group}`),
         ...(d.group !== undefined ? [leaf('domain', domainSummary(k, k.groups.get(d.group)?.domain ?? NO_DOMAIN))] : []),
@@ -74,6 +95,8 @@ export function deviceNode(k: KernelState, d: Device): InspectNode {
         ...(v ? [leaf('vfio', `/dev/vfio/devices/vfio${v.cdevIndex}, open ${v.open_count}, ${v.files} file${v.files === 1 ? '' : 's'}${v.cdevBind ? `, bound to iommufd ${v.cdevBind.ctx} as device ${v.cdevBind.devid}` : ''}${v.unregistering ? ', unregistering' : ''}`)] : []),
         ...(d.noSnoop ? [leaf('no-snoop', 'issues non-coherent DMA')] : []),
     ], 'device');
+    // The device's view of memory: what it reads at each IOVA, through its IOMMU.
+    return { ...node, memoryReference: `dev:${d.name}` };
 }
 
 export function devicesNode(k: KernelState): InspectNode {
@@ -150,7 +173,10 @@ export function vfioNode(k: KernelState): InspectNode {
                         name: 'mappings', value: `${t.dmaList.size}`, kind: 'mappings',
                         indexed: {
                             count: t.dmaList.size,
-                            get: (start: number, count: number) => t.dmaList.slice(start, count).map((e) => leaf(`${hex(e.start)}-${hex(e.last)}`, `vaddr ${hex(e.value.vaddr)} ${e.value.read ? 'R' : ''}${e.value.write ? 'W' : ''}, ${formatSize(e.value.size)}${e.value.pinned > 0n ? `, ${e.value.pinned} pages pinned` : ''}`)),
+                            get: (start: number, count: number) => t.dmaList.slice(start, count).map((e): IovaRangeNode => ({
+                                ...leaf(`${hex(e.start)}-${hex(e.last)}`, `vaddr ${hex(e.value.vaddr)} ${e.value.read ? 'R' : ''}${e.value.write ? 'W' : ''}, ${formatSize(e.value.size)}${e.value.pinned > 0n ? `, ${e.value.pinned} pages pinned` : ''}`, 'mapping'),
+                                iova: { space: `container:${c.id}`, start: e.start, last: e.last },
+                            })),
                         },
                     } satisfies InspectNode,
                 ] : []),
@@ -161,21 +187,23 @@ export function vfioNode(k: KernelState): InspectNode {
 }
 
 /** One page-table entry as a node; table entries expand into the next level. */
-function pteNode(pt: IoPageTable, e: PageTableEntryView): InspectNode {
+function pteNode(pt: IoPageTable, e: PageTableEntryView, space: string | undefined): InspectNode {
     const perms = `${e.read ? 'R' : '-'}${e.write ? 'W' : '-'}${e.dirty ? ' D' : ''}${e.accessed ? ' A' : ''}`;
     const flags = e.flags.length > 0 ? ` ${e.flags.join(' ')}` : '';
     const range = `${hex(e.iova)}-${hex(e.iova + e.size - 1n)}`;
+    const iova = space === undefined ? {} : { iova: { space, start: e.iova, last: e.iova + e.size - 1n } };
     if (e.leaf) {
-        return leaf(`[${e.index}] ${range}`, `→ ${hex(e.address)} ${formatSize(e.size)} ${perms}${flags} (${hex(e.raw)})`, 'pte');
+        return { ...leaf(`[${e.index}] ${range}`, `→ ${hex(e.address)} ${formatSize(e.size)} ${perms}${flags} (${hex(e.raw)})`, 'pte'), ...iova };
     }
     const next = pt.tableAt(e.address);
     return {
-        ...tableNode(pt, next!, `[${e.index}] ${range}`),
+        ...tableNode(pt, next!, `[${e.index}] ${range}`, space),
         value: `table ${hex(e.address)} (${next?.present ?? 0} present)${flags} (${hex(e.raw)})`,
+        ...iova,
     };
 }
 
-function tableNode(pt: IoPageTable, t: PageTableView, name: string): InspectNode {
+function tableNode(pt: IoPageTable, t: PageTableView, name: string, space: string | undefined): InspectNode {
     return {
         name,
         value: `level ${t.level} table ${hex(t.pa)}, ${t.present} of ${t.slots} present`,
@@ -183,7 +211,7 @@ function tableNode(pt: IoPageTable, t: PageTableView, name: string): InspectNode
         indexed: {
             count: t.present,
             // Present entries only: the k-th present entry is found by scanning slots.
-            get: (start, count) => presentEntries(pt, t, start, count).map((e) => pteNode(pt, e)),
+            get: (start, count) => presentEntries(pt, t, start, count).map((e) => pteNode(pt, e, space)),
         },
     };
 }
@@ -193,10 +221,11 @@ function presentEntries(pt: IoPageTable, t: PageTableView, start: number, count:
     return all.slice(start, start + count);
 }
 
-export function pageTableNode(pt: IoPageTable): InspectNode {
+/** A page table level by level; `space` (`domain:3`) names the IOVA space its entries stand for. */
+export function pageTableNode(pt: IoPageTable, space?: string): InspectNode {
     const root = pt.root();
     return {
-        ...tableNode(pt, root, 'page table'),
+        ...tableNode(pt, root, 'page table', space),
         value: `${pt.config.format}, ${pt.levels} levels, ${formatSize(pt.mappedBytes)} mapped, ${pt.tableCount} table${pt.tableCount === 1 ? '' : 's'} (${formatSize(BigInt(pt.tableBytes))})`,
     };
 }
@@ -204,7 +233,7 @@ export function pageTableNode(pt: IoPageTable): InspectNode {
 export function domainNode(k: KernelState, d: IommuDomain): InspectNode {
     const users = [...k.groups.values()].filter((g) => g.domain === d.id).map((g) => `group ${g.id}`);
     const pasidUsers = [...k.groups.values()].flatMap((g) => [...g.pasid_array.entries()].filter(([, a]) => a.domain === d.id).map(([p]) => `group ${g.id} pasid ${p}`));
-    return branch(`domain ${d.id}`, describeDomain(d), () => [
+    const node = branch(`domain ${d.id}`, describeDomain(d), () => [
         leaf('type', d.type),
         leaf('iommu', `${d.iommu} (${d.kind})`),
         leaf('owner', d.owner),
@@ -215,8 +244,10 @@ export function domainNode(k: KernelState, d: IommuDomain): InspectNode {
         ...(d.nestParent ? [leaf('nest parent', 'yes')] : []),
         ...(d.parent !== undefined ? [leaf('parent', `domain ${d.parent}`)] : []),
         ...(d.svaProcess ? [leaf('address space', d.svaProcess)] : []),
-        ...(d.pgtable ? [{ ...pageTableNode(d.pgtable), memoryReference: `domain:${d.id}` }] : []),
+        ...(d.pgtable ? [{ ...pageTableNode(d.pgtable, `domain:${d.id}`), memoryReference: `domain:${d.id}` }] : []),
     ], 'domain');
+    // The domain's IOVA space: what a device attached to it reads at each address.
+    return { ...node, memoryReference: `domain:${d.id}` };
 }
 
 function sizesOf(bitmap: bigint): string {
@@ -240,6 +271,27 @@ export function kvmNode(k: KernelState): InspectNode {
         leaf('kvm-vfio device', vm.vfioDevice ? `${vm.vfioDevice.files.length} file${vm.vfioDevice.files.length === 1 ? '' : 's'}: ${vm.vfioDevice.files.map((id) => k.files.get(id)?.path ?? id).join(', ')}` : 'none'),
         leaf('noncoherent DMA', vm.noncoherentDma > 0 ? 'yes: kvm_arch_register_noncoherent_dma, guest WBINVD is executed for real' : 'no'),
     ], 'vm')), 'kvm');
+}
+
+/**
+ * PASID state: per device, each PASID and what it points at (the device's PASID table, and the
+ * group's PASID attachments); the global PASID space and the SVA bonds.
+ */
+export function pasidsNode(k: KernelState): InspectNode {
+    const devices = [...k.devices.values()].filter((d) => d.pasids.size > 0 || (d.group !== undefined && (k.groups.get(d.group)?.pasid_array.size ?? 0) > 0));
+    const global = [...k.globalPasids.entries()].sort((a, b) => a[0] - b[0]);
+    const bonds = [...k.svaBonds.values()];
+    return branch('PASIDs', `${devices.length} device${devices.length === 1 ? '' : 's'} with PASIDs, ${global.length} global`, () => [
+        ...devices.map((d) => {
+            const attached = d.group === undefined ? [] : [...(k.groups.get(d.group)?.pasid_array.entries() ?? [])];
+            return branch(deviceLabel(d), `${d.pasids.size} PASID table entr${d.pasids.size === 1 ? 'y' : 'ies'}, max ${d.maxPasids}`, () => [
+                ...[...d.pasids.entries()].sort((a, b) => a[0] - b[0]).map(([p, e]) => leaf(`pasid ${p}`, `${e.domain === undefined ? 'blocked (cleared)' : domainSummary(k, e.domain)}, PGTT ${e.pgtt}${e.ssade ? ', SSADE' : ''}`, 'pasid')),
+                ...(attached.length > 0 ? [branch(`group ${d.group} attachments`, `${attached.length}`, () => attached.map(([p, a]) => leaf(`pasid ${p}`, `${domainSummary(k, a.domain)} by ${a.by.kind === 'sva' ? `SVA of ${a.by.process}` : `iommufd ${a.by.ctx}`}`, 'pasid')))] : []),
+            ], 'device');
+        }),
+        branch('global PASID space', global.length === 0 ? 'none allocated' : `${global.length} allocated`, () => global.map(([p, holder]) => leaf(`pasid ${p}`, `mm of ${holder}`, 'pasid')), 'pasids'),
+        ...(bonds.length > 0 ? [branch('SVA bonds', `${bonds.length}`, () => bonds.map((b) => leaf(`${b.device} ↔ ${b.process}`, `pasid ${b.pasid}, domain ${b.domain}, ${b.users} user${b.users === 1 ? '' : 's'}`, 'sva')))] : []),
+    ], 'pasids');
 }
 
 /** The whole kernel, top level as the debugger's scopes show it. */

@@ -237,8 +237,17 @@ export function groupOwnedBy(group: IommuGroup, owner: DmaOwner): boolean {
 
 /** The IOMMU group's MSIs are isolated: interrupt remapping (x86) or an ITS (ARM). */
 export function iommu_group_has_isolated_msi(k: KernelState, group: IommuGroup): boolean {
+    // x86 interrupt remapping is all or nothing: intel_prepare_irq_remapping (and AMD's
+    // amd_iommu_prepare) turn it off unless every unit supports it, and arch_is_isolated_msi
+    // then answers for the whole machine.
+    const x86 = [...k.iommus.values()].filter((u) => u.kind === 'intel-vtd' || u.kind === 'amd-vi');
+    const x86Remapping = x86.length > 0 && x86.every((u) => u.intrRemap);
     return group.devices.every((n) => {
         const d = getDevice(k, n);
-        return d.iommu ? k.iommus.get(d.iommu)?.intrRemap === true : false;
+        const unit = d.iommu ? k.iommus.get(d.iommu) : undefined;
+        if (!unit) {
+            return false;
+        }
+        return unit.kind === 'arm-smmu-v3' ? unit.intrRemap : x86Remapping;
     });
 }

@@ -14,10 +14,13 @@ import { describeDomain, getDomain } from './domain.js';
 import { X86_MSI_LAST, X86_MSI_START } from './unit.js';
 import { vaToPa } from '../mm/memory.js';
 import { emulatedDmaTranslate } from './dma-emulated.js';
+import { nestedDma } from './dma-nested.js';
 
 export interface DmaResult {
     readonly segments: readonly DmaSegment[];
     readonly fault?: DmaFault;
+    /** Something the DMA did that a user should know although it succeeded (a stale IOTLB entry used). */
+    readonly warning?: string;
 }
 
 /** What a DMA from `dev` is translated by: a domain, or a reason there is none. */
@@ -28,6 +31,11 @@ function targetDomain(k: KernelState, dev: Device, pasid: number | undefined): {
         return { rid };
     }
     const group = k.groups.get(rid.group)!;
+    if (group.vfioMade === 'noiommu') {
+        // vfio_noiommu_group_alloc only gives VFIO a group to hang the device on: no IOMMU
+        // stands in front of it, so its bus addresses are physical addresses.
+        return { rid };
+    }
     if (pasid === undefined) {
         if (group.domain === NO_DOMAIN) {
             return { rid, fault: { reason: 'no-domain', message: `group ${group.id} has no IOMMU domain` } };
@@ -98,6 +106,9 @@ export function deviceDma(k: KernelState, name: string, dir: 'read' | 'write', i
             return { segments: [{ iova, length, pa: iova, pageSize: length, domain: domain.id, pasid: p }] };
         case 'sva':
             return svaDma(k, domain, who, dir, iova, length, p);
+        case 'nested':
+            // The guest's stage 1, then the parent's stage 2 for every guest-physical address.
+            return nestedDma(k, domain, who, dir, iova, length, p);
         default:
             return walkDomain(k, domain, who, dir, iova, length, p);
     }

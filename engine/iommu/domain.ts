@@ -251,6 +251,15 @@ export function domainUnmap(k: KernelState, domainId: number, iova: bigint, size
     }
     const { table, unmapped } = d.pgtable.unmap(iova, size);
     d.pgtable = table;
+    if (unmapped > 0n && d.nestParent) {
+        // Nested translations cached through this stage 2 go with it: VT-d parent_domain_flush
+        // flushes the nested domains' tags, SMMUv3 issues CMDQ_OP_TLBI_S12_VMALL for the VMID.
+        for (const n of k.domains.values()) {
+            if (n.type === 'nested' && n.parent === domainId && n.nested?.iotlb?.length) {
+                n.nested.iotlb = [];
+            }
+        }
+    }
     return unmapped;
 }
 

@@ -64,6 +64,12 @@ export function iommu_sva_bind_device(k: KernelState, proc: Process, name: strin
         return pasid;
     }
     if (slot) {
+        // iommu_attach_handle_get(group, pasid, SVA): the handle is per group. Another device of
+        // this group already bound this mm: the bond is shared (refcount), not refused.
+        if (slot.by.kind === 'sva' && slot.by.process === proc.name) {
+            k.svaBonds.set(bondKey(dev.name, proc.name), { device: dev.name, process: proc.name, pasid, domain: slot.domain, users: 1 });
+            return pasid;
+        }
         fail('EBUSY', `PASID ${pasid} of group ${group.id} is already used by ${slot.by.kind === 'sva' ? `${slot.by.process}'s address space` : `iommufd ${slot.by.ctx}`}`, `${SVA_C}:iommu_sva_bind_device`);
     }
     const unit = k.iommus.get(dev.iommu!)!;
@@ -105,11 +111,51 @@ export function iommu_sva_unbind_device(k: KernelState, proc: Process, name: str
     k.svaBonds.delete(bondKey(name, proc.name));
     const dev = k.devices.get(name)!;
     const group = getGroup(k, dev.group!);
+    // The group's handle goes with its last user (another device of the group may share it).
+    const shared = [...k.svaBonds.values()].some((b) => b.process === proc.name && b.pasid === bond.pasid && k.devices.get(b.device)?.group === group.id);
+    if (shared) {
+        return;
+    }
     group.pasid_array.delete(bond.pasid);
     for (const n of group.devices) {
         k.devices.get(n)!.pasids.delete(bond.pasid);
     }
     if (![...k.svaBonds.values()].some((b) => b.domain === bond.domain)) {
         k.domains.delete(bond.domain);
+    }
+}
+
+/**
+ * Process exit: closing the driver fds that held SVA bonds unbinds them (`iommu_sva_unbind_device`
+ * from the drivers' release), and the last `mmdrop` frees the mm's PASID (`mm_pasid_drop` →
+ * `iommu_free_global_pasid`): it returns to the global allocator.
+ */
+export function iommu_sva_release_mm(k: KernelState, proc: Process): void {
+    for (const bond of [...k.svaBonds.values()].filter((b) => b.process === proc.name)) {
+        const b = k.svaBonds.get(bondKey(bond.device, proc.name));
+        if (b) {
+            b.users = 1;
+            iommu_sva_unbind_device(k, proc, bond.device);
+        }
+    }
+    if (proc.mm.pasid !== undefined) {
+        k.globalPasids.delete(proc.mm.pasid);
+        proc.mm.pasid = undefined;
+    }
+}
+
+/**
+ * A kernel driver's remove must drop every SVA bond it made on the device (its users' fds are
+ * torn down with it): `iommu_device_unuse_default_domain` expects no PASID left attached.
+ * The processes keep their PASIDs.
+ */
+export function iommu_sva_drop_device(k: KernelState, name: string): void {
+    for (const bond of [...k.svaBonds.values()].filter((b) => b.device === name)) {
+        const proc = k.processes.get(bond.process);
+        const b = k.svaBonds.get(bondKey(name, bond.process));
+        if (proc && b) {
+            b.users = 1;
+            iommu_sva_unbind_device(k, proc, name);
+        }
     }
 }

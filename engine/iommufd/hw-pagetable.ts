@@ -14,7 +14,8 @@ import { knownBits } from '../syscalls/ioctl.js';
 import { hex } from '../u64.js';
 import { iommufd_hw_pagetable_attach } from './device.js';
 import { iopt_read_and_clear_dirty_data, iopt_set_dirty_tracking, iopt_table_add_domain, iopt_table_remove_domain } from './io-pagetable.js';
-import { HWPT_DATA, dirtyTrackingCapable, hasDomainAllocNested, intelNestedInvalidate, intelAllocNested, viommuAllocNested, vsmmuInvalidate } from './iommu-drivers.js';
+import { HWPT_DATA, dirtyTrackingCapable, hasDomainAllocNested, intelNestedInvalidate, intelAllocNested, viommuAllocNested, vsmmuInvalidate, vsmmuTlbiRange } from './iommu-drivers.js';
+import { nestedIotlbInvalidate, vtdPsiRange } from '../iommu/dma-nested.js';
 import type { UserStruct } from './iommu-drivers.js';
 import { addObject, describeObject, getAnyObject, getFault, getHwptPaging, getIdev, objectHolders, objectOf } from './object.js';
 import type { IommufdCtx, IommufdDevice, IommufdHwptNested, IommufdHwptPaging, IommufdIoas, IommufdViommu } from './types.js';
@@ -105,7 +106,9 @@ function nestedAlloc(
             fail('EOPNOTSUPP', 'a nested HWPT needs driver data (data_len is 0)', src);
         }
         placeholder = addObject<IommufdHwptNested>(ctx, (id) => ({ id, type: 'hwpt_nested', parent: parent.id, viommu: viommu.id, domain: -1, pasidCompat: false }));
-        stage1 = viommuAllocNested(k, unit, flags, data.type, data.len, data);
+        // iommufd_viommu_alloc_hwpt_nested: the driver gets `flags & ~IOMMU_HWPT_FAULT_ID_VALID`
+        // (SMMUv3's arm_vsmmu_alloc_domain_nested refuses any flag it is given).
+        stage1 = viommuAllocNested(k, unit, flags & ~HWPT_FAULT_ID_VALID, data.type, data.len, data);
     } else {
         const src = `${HWPT_C}:iommufd_hwpt_nested_alloc`;
         if (flags & ~valid || data.len === 0n || !hasDomainAllocNested(unit)) {
@@ -119,7 +122,10 @@ function nestedAlloc(
                 : !parent.nestParent ? `parent HWPT ${parent.id} was not allocated with IOMMU_HWPT_ALLOC_NEST_PARENT` : `parent HWPT ${parent.id} belongs to another IOMMU driver`, src);
         }
         placeholder = addObject<IommufdHwptNested>(ctx, (id) => ({ id, type: 'hwpt_nested', parent: parent.id, domain: -1, pasidCompat: false }));
-        stage1 = intelAllocNested(unit, flags, data.type, data.len, data);
+        // iommufd_hwpt_nested_alloc hides FAULT_ID_VALID from the driver
+        // (`domain_alloc_nested(dev, parent, flags & ~IOMMU_HWPT_FAULT_ID_VALID, ...)`): the
+        // fault queue is iommufd's business, so VT-d sees only PASID.
+        stage1 = intelAllocNested(unit, flags & ~HWPT_FAULT_ID_VALID, data.type, data.len, data);
     }
     const id = placeholder.id;
     const domain = domainAllocNested(k, parent.domain, stage1, `iommufd ${ctx.id} nested HWPT ${id}`, (flags & HWPT_ALLOC_PASID) !== 0n);
@@ -307,8 +313,15 @@ export function iommufd_hwpt_invalidate(k: KernelState, ctx: IommufdCtx, call: I
             failWith('EOPNOTSUPP', `${describeObject(k, pt)}'s driver has no cache_invalidate_user for nested domains (invalidate through its vIOMMU)`, 0n);
         }
         r = intelNestedInvalidate(dataType, entries, entryLen, entryNum);
+        // intel_nested_flush_cache: each entry handled drops the domain's IOTLB entries of its
+        // page-selective range (all PASIDs of the domain), also those before a bad entry.
+        for (let i = 0; i < Number(r.done); i++) {
+            const e = entries[i] ?? {};
+            nestedIotlbInvalidate(k, [domain.id], vtdPsiRange(e.addr ?? 0n, e.npages ?? 0n));
+        }
         if (r.error) {
-            failWith(r.error.errno, r.error.reason, r.done, 'drivers/iommu/intel/nested.c:intel_nested_cache_invalidate_user');
+            const error = new KernelError(r.error.errno, r.error.reason, parseSource('drivers/iommu/intel/nested.c:intel_nested_cache_invalidate_user'), { entry_num: r.done });
+            return r.done > 0n ? { out: { entry_num: r.done }, error } : failWith(r.error.errno, r.error.reason, r.done, 'drivers/iommu/intel/nested.c:intel_nested_cache_invalidate_user');
         }
     } else if (pt.type === 'viommu') {
         const unit = k.iommus.get(pt.iommu)!;
@@ -316,8 +329,18 @@ export function iommufd_hwpt_invalidate(k: KernelState, ctx: IommufdCtx, call: I
             failWith('EOPNOTSUPP', `vIOMMU ${pt.id}'s driver has no cache_invalidate`, 0n);
         }
         r = vsmmuInvalidate(ctx, pt, dataType, entries, entryLen, entryNum);
+        // The commands handled reach the SMMU: their TLBIs drop cached nested translations of
+        // the vIOMMU's nested domains (its VMID), also those before a refused command.
+        const nested = [...ctx.objects.values()].filter((o) => o.type === 'hwpt_nested' && o.viommu === pt.id).map((o) => (o as IommufdHwptNested).domain);
+        for (let i = 0; i < Number(r.done); i++) {
+            const range = vsmmuTlbiRange(entries[i] ?? {});
+            if (range) {
+                nestedIotlbInvalidate(k, nested, range);
+            }
+        }
         if (r.error) {
-            failWith(r.error.errno, r.error.reason, r.done, 'drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-iommufd.c:arm_vsmmu_cache_invalidate');
+            const error = new KernelError(r.error.errno, r.error.reason, parseSource('drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-iommufd.c:arm_vsmmu_cache_invalidate'), { entry_num: r.done });
+            return r.done > 0n ? { out: { entry_num: r.done }, error } : failWith(r.error.errno, r.error.reason, r.done, 'drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-iommufd.c:arm_vsmmu_cache_invalidate');
         }
     } else {
         failWith('EINVAL', `hwpt_id ${pt.id} is ${describeObject(k, pt)}: only a nested HWPT or a vIOMMU has caches to invalidate from userspace`, 0n);

@@ -12,7 +12,7 @@ import { domainMap, domainUnmap, getDomain } from '../iommu/domain.js';
 import type { IoPageTable } from '../iommu/pgtable/types.js';
 import { deviceResvRegions } from '../iommu/unit.js';
 import type { Device, KernelState } from '../state.js';
-import { ULONG_MAX, ffs, formatSize, hex, roundupPowerOfTwo, u64 } from '../u64.js';
+import { ULONG_MAX, addOverflowU64, ffs, formatSize, hex, roundupPowerOfTwo, u64 } from '../u64.js';
 import { areaIndexes, iopt_pages_account, iopt_pages_phys, iopt_pages_pin, iopt_pages_release_unneeded } from './pages.js';
 import type { IommufdCtx, IommufdIoas, IoPagetableState, IoptArea, IoptPages, IoptReserved } from './types.js';
 
@@ -33,11 +33,6 @@ export function iopt_init_table(): IoPagetableState {
 
 function alignMask(align: bigint): bigint {
     return align - 1n;
-}
-
-/** `ALIGN(x, a)` on an unsigned long (wraps like C). */
-function alignUpWrap(x: bigint, a: bigint): bigint {
-    return u64((x + a - 1n) & ~(a - 1n));
 }
 
 /** The first reserved range intersecting [start, last] (`iopt_reserved_iter_first`). */
@@ -129,25 +124,36 @@ export function iopt_alloc_iova(k: KernelState, iopt: IoPagetableState, addr: bi
         ...iopt.areas.toArray().map((e) => ({ start: e.start, last: e.last })),
     ]);
     for (const span of spans) {
-        if (span.last - span.start < length - 1n) {
-            continue;
-        }
-        const start = alignUpWrap(span.start, align) | pageOffset;
-        if (start > span.last || span.last - start < length - 1n) {
+        const start = alignInRange(span.start, span.last, length, align, pageOffset);
+        if (start === undefined) {
             continue;
         }
         for (const hole of holes(used, start, span.last)) {
-            if (hole.last - hole.start < length - 1n) {
-                continue;
+            const s = alignInRange(hole.start, hole.last, length, align, pageOffset);
+            if (s !== undefined) {
+                return s;
             }
-            const s = alignUpWrap(hole.start, align) | pageOffset;
-            if (s > hole.last || hole.last - s < length - 1n) {
-                continue;
-            }
-            return s;
         }
     }
     fail('ENOSPC', `no free IOVA range of ${formatSize(length)} aligned to ${formatSize(align)} is left${iopt.allowed.isEmpty ? '' : ' inside the allowed ranges'}`, src);
+}
+
+/**
+ * `__alloc_iova_check_range`: [start, last] aligned up (keeping the page offset) still holds
+ * `length` bytes; the aligned start, or undefined. Aligning up may not wrap past 2^64
+ * (`check_add_overflow`, the fix for a syzbot report: the old `ALIGN()` wrapped to 0 and handed
+ * out IOVAs outside the allowed ranges), and the aligned start must lie below `last`.
+ */
+function alignInRange(start: bigint, last: bigint, length: bigint, align: bigint, pageOffset: bigint): bigint | undefined {
+    const up = addOverflowU64(start, align - 1n);
+    if (up === undefined) {
+        return undefined;
+    }
+    const aligned = (up & ~(align - 1n)) | pageOffset;
+    if (aligned >= last || last - aligned < length - 1n) {
+        return undefined;
+    }
+    return aligned;
 }
 
 function minBig(a: bigint, b: bigint): bigint {

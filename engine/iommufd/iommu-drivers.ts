@@ -12,6 +12,7 @@ import { kernelAtLeast } from '../machine/spec.js';
 import type { Device, IommuUnit, KernelState, NestedStage1 } from '../state.js';
 import { SZ_1G, SZ_2M, U64_MAX, hex } from '../u64.js';
 import type { IommufdCtx, IommufdDevice, IommufdViommu } from './types.js';
+import { gcr3Root } from '../iommu/guest-s1.js';
 
 /** `enum iommu_hw_info_type`. */
 export const HW_INFO_TYPE = { NONE: 0n, INTEL_VTD: 1n, ARM_SMMUV3: 2n, TEGRA241_CMDQV: 3n, AMD: 4n } as const;
@@ -210,7 +211,9 @@ export function viommuAllocNested(
                 fail('EIO', `the guest STE's Config ${cfg} is not abort (0), bypass (4) or stage-1 translate (5)`, vsrc);
             }
         }
-        return { dataType: 'arm-smmuv3', root: ste0 & (((1n << 46n) - 1n) << 6n), addressWidth: 0, flags: ste0 };
+        // The guest's stage 1 starts at S1ContextPtr (STE[0] bits 51:6), its CD table
+        // (engine/iommu/guest-s1.ts reads Config, S1CDMax and S1DSS from the words).
+        return { dataType: 'arm-smmuv3', root: ste0 & (((1n << 46n) - 1n) << 6n), addressWidth: 0, flags: ste0, words: [ste0, ste1] };
     }
     const src = 'drivers/iommu/amd/nested.c:amd_iommu_alloc_domain_nested';
     if (dataType !== HWPT_DATA.AMD_GUEST || dataLen < 32n || dataLen > 32n) {
@@ -218,7 +221,10 @@ export function viommuAllocNested(
     }
     void k;
     const s = userData(data, src);
-    return { dataType: 'amd-guest', root: word(s, 'dte', 0) & 0x000f_ffff_ffff_f000n, addressWidth: 0, flags: word(s, 'dte', 0) };
+    // The GCR3 table root pointer is split over DTE[0] 60:58 and DTE[1] 31:16, 63:43
+    // (amd_iommu_types.h DTE_GCR3_14_12, DTE_GCR3_30_15, DTE_GCR3_51_31).
+    const words = [0, 1, 2, 3].map((i) => word(s, 'dte', i));
+    return { dataType: 'amd-guest', root: gcr3Root({ words, flags: words[0]! }), addressWidth: 0, flags: words[0]!, words };
 }
 
 /** Whether the driver offers vIOMMUs of this type (`get_viommu_size` non-zero). */
@@ -295,6 +301,39 @@ export function vsmmuInvalidate(ctx: IommufdCtx, viommu: IommufdViommu, dataType
         done++;
     }
     return { done };
+}
+
+/**
+ * What a guest's SMMU command invalidates in the IOTLB of the vIOMMU's nested domains
+ * (`arm-smmu-v3.h` CMDQ_TLBI_*): TLBI_NH_ALL, TLBI_NSNH_ALL (everything of the VMID) and
+ * TLBI_NH_ASID drop all (the engine does not model the guest's ASIDs, and invalidating more is
+ * always allowed); TLBI_NH_VA / VAA drop the entries holding VA (cmd[1] bits 63:12), or with a
+ * granule (TG, cmd[1] bits 11:10) the range of (NUM+1) << SCALE granules (cmd[0] bits 16:12 and
+ * 24:20). CFGI and ATC commands leave the IOTLB alone (undefined).
+ */
+export function vsmmuTlbiRange(cmd: UserStruct): { start: bigint; end: bigint } | 'all' | undefined {
+    const cmd0 = word(cmd, 'cmd', 0);
+    const cmd1 = word(cmd, 'cmd', 1);
+    switch (cmd0 & 0xffn) {
+        case 0x10n:
+        case 0x11n:
+        case 0x30n:
+            return 'all';
+        case 0x12n:
+        case 0x13n: {
+            const va = cmd1 & 0xffff_ffff_ffff_f000n;
+            const tg = (cmd1 >> 10n) & 3n;
+            if (tg === 0n) {
+                return { start: va, end: va + 1n };
+            }
+            const granule = tg === 1n ? 0x1000n : tg === 2n ? 0x4000n : 0x1_0000n;
+            const num = (cmd0 >> 12n) & 0x1fn;
+            const scale = (cmd0 >> 20n) & 0x1fn;
+            return { start: va, end: va + ((num + 1n) << scale) * granule };
+        }
+        default:
+            return undefined;
+    }
 }
 
 /** The vDEVICE an SMMUv3 nested (vSTE) attach needs: the device's vDEVICE on that vIOMMU. */

@@ -8,6 +8,7 @@
 import type { WaitCondition } from '../errno.js';
 import { fail } from '../errno.js';
 import { getGroup, iommu_device_unuse_default_domain, iommu_device_use_default_domain, setupDefaultDomain } from '../iommu/core.js';
+import { iommu_sva_drop_device } from '../iommu/sva.js';
 import type { Device, IommuGroup, KernelState, PciDev, Process } from '../state.js';
 import type { MdevKind } from './spec.js';
 import { initialVfToken, vfio_pci_probe_check } from '../vfio/vfio-pci.js';
@@ -88,6 +89,12 @@ export function sysfs_unbind(k: KernelState, proc: Process, name: string): Sysfs
 function deviceReleaseDriver(k: KernelState, dev: Device): SysfsResult {
     const driver = dev.driver!;
     const info = driverInfo(driver);
+    // A parent driver's remove calls mdev_unregister_parent, which removes every mdev it
+    // created (mdev_device_remove_cb); an mdev whose VFIO fd is open makes that sleep.
+    const removed = removeMdevsOf(k, dev);
+    if (!removed.done) {
+        return removed;
+    }
     // PF drivers disable SR-IOV on remove (vfio_pci_core_unregister_device, ixgbe_remove...).
     if ((dev.pci?.sriovNumVfs ?? 0) > 0) {
         const r = disableSriov(k, dev);
@@ -95,16 +102,42 @@ function deviceReleaseDriver(k: KernelState, dev: Device): SysfsResult {
             return r;
         }
     }
-    if (info.vfio !== false) {
+    // An mdev's driver is its parent's VFIO mdev driver: its remove unregisters the vfio_device.
+    if (info.vfio !== false || dev.bus === 'mdev') {
         const r = vfio_unregister_dev(k, dev);
         if (!r.done) {
             return r;
         }
     }
-    if (!info.driverManagedDma) {
+    // The mdev bus has no dma_configure/dma_cleanup: no default-domain use to give back.
+    if (!info.driverManagedDma && dev.bus !== 'mdev') {
+        // The driver's remove unbinds the address spaces it bound for SVA.
+        iommu_sva_drop_device(k, dev.name);
         iommu_device_unuse_default_domain(k, dev);
     }
     dev.driver = null;
+    return DONE;
+}
+
+/**
+ * `mdev_unregister_parent` → `mdev_device_remove`: each mdev of `parent` is unregistered from
+ * VFIO (`vfio_unregister_group_dev`, sleeping while its fds are open) and deleted; an emulated
+ * mdev's own IOMMU group goes with it, an IOMMU-backed one leaves its parent's group.
+ */
+function removeMdevsOf(k: KernelState, parent: Device): SysfsResult {
+    const children = [...k.devices.values()].filter((d) => d.mdev?.parent === parent.name);
+    for (const child of children) {
+        const r = vfio_unregister_dev(k, child);
+        if (!r.done) {
+            return r;
+        }
+        if (child.mdev?.kind === 'iommu-backed' && child.group !== undefined) {
+            const g = getGroup(k, child.group);
+            g.devices = g.devices.filter((n) => n !== child.name);
+        }
+        k.devices.delete(child.name);
+        k.devicesByDevName.delete(child.devName);
+    }
     return DONE;
 }
 

@@ -61,11 +61,16 @@ export function sys_mmap(k: KernelState, proc: Process, length: bigint, opts: { 
     }
     const folioSize = memfd ? memfd.folioSize : opts.hugepage ?? page;
     if (opts.hugepage !== undefined && !validHugepage(opts.hugepage)) {
-        fail('EINVAL', `no ${formatSize(opts.hugepage)} huge page size on x86-64 (2M and 1G exist)`, 'mm/hugetlb.c:hugetlb_get_unmapped_area');
+        // MAP_HUGE_* names no hstate (hstate_sizelog returns NULL).
+        fail('EINVAL', `no ${formatSize(opts.hugepage)} huge page size on x86-64 (2M and 1G exist)`, 'mm/mmap.c:ksys_mmap_pgoff');
     }
     if (folioSize > page && !isAligned(length, folioSize)) {
-        // hugetlb mappings must be a multiple of the huge page size.
-        fail('EINVAL', `a ${formatSize(folioSize)} huge-page mapping must be a multiple of ${formatSize(folioSize)}, not ${formatSize(length)}`, 'mm/hugetlb.c:hugetlb_get_unmapped_area');
+        if (memfd) {
+            // A hugetlbfs file maps whole huge pages only.
+            fail('EINVAL', `a ${formatSize(folioSize)} huge-page mapping must be a multiple of ${formatSize(folioSize)}, not ${formatSize(length)}`, 'mm/hugetlb.c:hugetlb_get_unmapped_area');
+        }
+        // Anonymous MAP_HUGETLB: ksys_mmap_pgoff rounds the length up to the huge page size.
+        length = alignUpBig(length, folioSize);
     }
     const len = alignUpBig(length, page);
     const offset = opts.offset ?? 0n;
@@ -181,9 +186,12 @@ export function vaToPa(mm: MmState, va: bigint): { pa: number; vma: Vma; runLeng
  * `pin_user_pages` over [va, va+length): every page must be mapped (EFAULT otherwise; writable
  * for a writable pin). Returns a PhysSource that gives the physically contiguous runs.
  */
-export function pinUserRange(mm: MmState, va: bigint, length: bigint, write: boolean, who: string): PhysSource {
+export function pinUserRange(mm: MmState, va: bigint, length: bigint, write: boolean, who: string, k?: KernelState): PhysSource {
     let cursor = va;
     const end = va + length;
+    if (k) {
+        unshareForPin(k, mm, va, end - 1n);
+    }
     while (cursor < end) {
         const e = mm.vmas.find(cursor);
         if (!e) {
@@ -202,6 +210,25 @@ export function pinUserRange(mm: MmState, va: bigint, length: bigint, write: boo
         const remaining = length - offset;
         return { pa: r.pa, length: r.runLength < remaining ? r.runLength : remaining };
     };
+}
+
+/**
+ * FOLL_PIN on private anonymous memory still shared with a fork (`gup_must_unshare` → the
+ * unshare fault, or a write fault's COW): this mm gets its own copy of the pages, so a pin in a
+ * child never points the IOMMU at its parent's pages. The engine copies each such VMA whole.
+ * Callers that pin pass `k` to `pinUserRange`.
+ */
+export function unshareForPin(k: KernelState, mm: MmState, first: bigint, last: bigint): void {
+    for (const e of mm.vmas.overlapping(first, last)) {
+        const vma = e.value;
+        if (!vma.cow) {
+            continue;
+        }
+        const physFolios = Number(vma.length / vma.folioSize);
+        mm.vmas = mm.vmas.update(e.start, {
+            ...vma, cow: false, folioOffset: 0, physFolios, physBase: allocPhys(k, vma.length, vma.folioSize),
+        });
+    }
 }
 
 /** Physical runs of a memfd range (for IOMMU_IOAS_MAP_FILE). */

@@ -10,6 +10,7 @@ import { fail } from '../errno.js';
 import { allocFile, fdInstall, fdget, sys_close } from '../fs/files.js';
 import { exitProcess, forkProcess, sendFile } from '../fs/process.js';
 import { deviceDma } from '../iommu/dma.js';
+import { GuestTableError, describeSizes, guestMap, guestUnmap, type GuestTableResult } from '../iommu/guest-s1.js';
 import { iommu_sva_bind_device, iommu_sva_unbind_device } from '../iommu/sva.js';
 import { iommufd_fops_ioctl, iommufd_fops_open } from '../iommufd/main.js';
 import { kvm_dev_open, kvm_ioctl } from '../kvm/kvm.js';
@@ -42,6 +43,8 @@ export type EvaluatedOp =
     | { readonly op: 'sva-bind'; readonly device: string }
     | { readonly op: 'sva-unbind'; readonly device: string }
     | { readonly op: 'dma'; readonly device: string; readonly dir: 'read' | 'write'; readonly iova: bigint; readonly length: bigint; readonly pasid?: bigint }
+    | { readonly op: 'guest-map'; readonly hwpt: bigint; readonly iova: bigint; readonly gpa: bigint; readonly length: bigint; readonly read: boolean; readonly write: boolean }
+    | { readonly op: 'guest-unmap'; readonly hwpt: bigint; readonly iova: bigint; readonly length: bigint }
     | { readonly op: 'exit' }
     | { readonly op: 'fork'; readonly child: string }
     | { readonly op: 'send'; readonly fd: bigint; readonly to: string };
@@ -260,11 +263,18 @@ function run(k: KernelState, proc: Process, op: EvaluatedOp): OpOutcome {
             const r = deviceDma(k, op.device, op.dir, op.iova, op.length, op.pasid);
             const first = r.segments[0];
             const values: Record<string, OutValue> = first ? { pa: { value: first.pa, display: hex(first.pa) }, page_size: { value: first.pageSize } } : {};
+            if (first?.gpa !== undefined) {
+                // Nested: where stage 1 put it in guest-physical memory.
+                values.gpa = { value: first.gpa, display: hex(first.gpa) };
+            }
             if (r.fault) {
                 return { outcome: 'fault', reason: r.fault.message, values, dma: r };
             }
-            return { outcome: 'ok', values, dma: r, main: first?.pa };
+            return { outcome: 'ok', values, dma: r, main: first?.pa, ...(r.warning ? { reason: r.warning } : {}) };
         }
+        case 'guest-map':
+        case 'guest-unmap':
+            return guestTableOp(k, proc, op);
         case 'exit':
             exitProcess(k, proc);
             return ok();
@@ -284,6 +294,33 @@ function run(k: KernelState, proc: Process, op: EvaluatedOp): OpOutcome {
             return ok({ fd: { value: BigInt(fd) } }, BigInt(fd));
         }
     }
+}
+
+/** `guest-map` / `guest-unmap`: the guest writes its stage-1 table (modelled guest memory, no system call). */
+function guestTableOp(k: KernelState, proc: Process, op: Extract<EvaluatedOp, { op: 'guest-map' | 'guest-unmap' }>): OpOutcome {
+    let r: GuestTableResult;
+    try {
+        r = op.op === 'guest-map'
+            ? guestMap(k, proc, op.hwpt, op.iova, op.gpa, op.length, { read: op.read, write: op.write })
+            : guestUnmap(k, proc, op.hwpt, op.iova, op.length);
+    } catch (e) {
+        if (e instanceof GuestTableError) {
+            throw new InvalidRequest(e.message);
+        }
+        throw e;
+    }
+    const last = r.root + BigInt(Math.max(r.tables, 1)) * 4096n - 1n;
+    const values: Record<string, OutValue> = {
+        tables: { value: BigInt(r.tables), display: `${r.tables} table page${r.tables === 1 ? '' : 's'} at GPA ${hex(r.root)}-${hex(last)}` },
+        mapped: { value: r.mappedBytes, display: hex(r.mappedBytes) },
+    };
+    if (r.leafSizes) {
+        values.leaves = { value: r.leafSizes[r.leafSizes.length - 1] ?? 0n, display: describeSizes(r.leafSizes) };
+    }
+    if (r.unmapped !== undefined) {
+        values.unmapped = { value: r.unmapped, display: hex(r.unmapped) };
+    }
+    return ok(values);
 }
 
 function memfdOf(k: KernelState, proc: Process, fd: bigint) {

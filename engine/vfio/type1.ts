@@ -15,6 +15,7 @@ import type { IoctlCall, IoctlOut } from '../syscalls/ioctl-call.js';
 import type { KernelState, Process, VfioContainer, VfioDma, VfioGroup, VfioIommuType1 } from '../state.js';
 import { NO_DOMAIN } from '../state.js';
 import { U64_MAX, bitmapSizes, ffs, formatSize, hex, isAligned } from '../u64.js';
+import { kernelAtLeast } from '../machine/spec.js';
 
 const TYPE1 = 'drivers/vfio/vfio_iommu_type1.c';
 
@@ -38,6 +39,14 @@ export function getType1(k: KernelState, container: VfioContainer): VfioIommuTyp
         throw new Error(`engine invariant: container ${container.id} has no type1 backend`);
     }
     return container.type1;
+}
+
+/**
+ * A range that wraps around 2^64: `check_add_overflow` → EOVERFLOW since 6.19 ("vfio/type1:
+ * sanitize for overflow using check_*_overflow"); before, the wrap test returned EINVAL.
+ */
+function overflowErrno(k: KernelState): 'EOVERFLOW' | 'EINVAL' {
+    return kernelAtLeast(k.config.version, 6, 19) ? 'EOVERFLOW' : 'EINVAL';
 }
 
 /** `vfio_iommu_type1_check_extension`; `iommu` undefined while no container chose type1. */
@@ -196,7 +205,9 @@ export function type1AttachGroup(k: KernelState, container: VfioContainer, group
     }
     if (!k.config.params.type1AllowUnsafeInterrupts && !iommu_group_has_isolated_msi(k, iommuGroup)) {
         k.log.push(`vfio_iommu_type1_attach_group: No interrupt remapping support.  Use the module param "allow_unsafe_interrupts" to enable VFIO IOMMU support on this platform`);
-        fail2('EPERM', `${describeGroup(group)}: ${first.iommu} has no interrupt remapping, so MSIs are not isolated; vfio_iommu_type1.allow_unsafe_interrupts=1 would allow it`);
+        const own = first.iommu ? k.iommus.get(first.iommu)?.intrRemap : false;
+        const why = own ? 'interrupt remapping is off because another IOMMU unit lacks it (x86 remaps all or none)' : `${first.iommu} has no interrupt remapping`;
+        fail2('EPERM', `${describeGroup(group)}: ${why}, so MSIs are not isolated; vfio_iommu_type1.allow_unsafe_interrupts=1 would allow it`);
     }
     // VFIO always asks for snoop control: on Intel it lets KVM skip WBINVD emulation.
     const cc = domainEnforceCacheCoherency(k, domain.id);
@@ -365,7 +376,7 @@ function pinDma(k: KernelState, dma: VfioDma, who: string): PhysSource {
     if (!proc || proc.exited) {
         fail('EFAULT', `${who}: the process that mapped it is gone`, `${TYPE1}:vfio_pin_pages_remote`);
     }
-    const phys = pinUserRange(proc.mm, dma.vaddr, dma.size, dma.write, who);
+    const phys = pinUserRange(proc.mm, dma.vaddr, dma.size, dma.write, who, k);
     accountLockedVm(k, proc, pagesOf(k, dma.size), who, `${TYPE1}:vfio_pin_pages_remote`);
     return phys;
 }
@@ -416,6 +427,8 @@ function getInfo(k: KernelState, iommu: VfioIommuType1, call: IoctlCall): IoctlO
         extra.dma_avail = { value: BigInt(iommu.dma_avail) };
         extra.migration_pgsize_bitmap = { value: 1n << BigInt(ffs(iommu.pgsizeBitmap)) };
         if (iommu.iovaList.length > 0) {
+            // vfio_iommu_iova_build_caps: the IOVA_RANGE cap's nr_iovas (the uAPI's pseudo field).
+            extra.nr_iovas = { value: BigInt(iommu.iovaList.length) };
             extra.iova_ranges = {
                 value: BigInt(iommu.iovaList.length),
                 display: `[${iommu.iovaList.map((r) => `${hex(r.start)}-${hex(r.end)}`).join(', ')}]`,
@@ -447,7 +460,7 @@ function mapDma(k: KernelState, proc: Process, iommu: VfioIommuType1, container:
         fail('EINVAL', 'size is 0', src);
     }
     if (iova + size - 1n > U64_MAX || vaddr + size - 1n > U64_MAX) {
-        fail('EOVERFLOW', `[${hex(iova)}, +${hex(size)}) or the vaddr range wraps around 2^64`, src);
+        fail(overflowErrno(k), `[${hex(iova)}, +${hex(size)}) or the vaddr range wraps around 2^64`, src);
     }
     if ((read || write) === setVaddr) {
         fail('EINVAL', setVaddr ? 'VFIO_DMA_MAP_FLAG_VADDR cannot be combined with READ or WRITE' : 'neither READ nor WRITE: a mapping must allow one of them', src);
@@ -465,6 +478,12 @@ function mapDma(k: KernelState, proc: Process, iommu: VfioIommuType1, container:
         const dma = existing.value;
         if (!dma.vaddrInvalid || dma.iova !== iova || dma.size !== size) {
             fail('EINVAL', dma.vaddrInvalid ? `the range must be exactly the mapping [${hex(dma.iova)}, +${hex(dma.size)})` : `the mapping at ${hex(dma.iova)} still has a valid vaddr`, src);
+        }
+        if (proc.name !== dma.process) {
+            // vfio_change_dma_owner: the pinned pages are charged to the new mm (which may hit
+            // its RLIMIT_MEMLOCK) and given back by the old one.
+            accountLockedVm(k, proc, dma.pinned, `moving IOVA ${hex(dma.iova)} to ${proc.name}`, `${TYPE1}:vfio_change_dma_owner`);
+            unaccount(k, dma);
         }
         iommu.dmaList = iommu.dmaList.update(dma.iova, { ...dma, vaddr, vaddrInvalid: false, process: proc.name });
         iommu.vaddrInvalidCount--;
@@ -527,7 +546,7 @@ function unmapDma(k: KernelState, proc: Process, iommu: VfioIommuType1, call: Io
     } else if (size === 0n || !isAligned(size, pgsize)) {
         fail('EINVAL', size === 0n ? 'size is 0' : `size ${hex(size)} is not a multiple of ${formatSize(pgsize)}`, src);
     } else if (iova + size - 1n > U64_MAX) {
-        fail('EOVERFLOW', `[${hex(iova)}, +${hex(size)}) wraps around 2^64`, src);
+        fail(overflowErrno(k), `[${hex(iova)}, +${hex(size)}) wraps around 2^64`, src);
     }
     const last = unmapAll ? U64_MAX : iova + size - 1n;
     if (iommu.v2 && !unmapAll) {
@@ -571,6 +590,9 @@ function dirtyPages(k: KernelState, iommu: VfioIommuType1, call: IoctlCall): Ioc
     const STOP = 2n;
     const GET = 4n;
     const flags = call.field('flags');
+    if (!iommu.v2) {
+        fail('EACCES', 'dirty page tracking needs a VFIO_TYPE1v2_IOMMU container', src);
+    }
     if (call.size < 8n || flags & ~(START | STOP | GET) || flags === 0n || (flags & (flags - 1n)) !== 0n) {
         fail('EINVAL', 'exactly one of START, STOP, GET_BITMAP must be set (argsz >= 8)', src);
     }
@@ -587,17 +609,28 @@ function dirtyPages(k: KernelState, iommu: VfioIommuType1, call: IoctlCall): Ioc
     }
     const iova = call.field('iova');
     const size = call.field('size');
-    const pgsize = call.field('pgsize');
+    const pgsize = call.field('bitmap.pgsize');
     const minPg = 1n << BigInt(ffs(iommu.pgsizeBitmap));
-    if (pgsize !== minPg || !isAligned(iova, minPg) || size === 0n || !isAligned(size, minPg)) {
-        fail('EINVAL', `pgsize must be the smallest IOMMU page (${formatSize(minPg)}) and iova/size aligned to it`, src);
+    if (size === 0n) {
+        fail('EINVAL', 'size is 0', src);
     }
-    const dma = iommu.dmaList.find(iova);
-    if (!dma || dma.start !== iova || dma.last !== iova + size - 1n) {
-        fail('EINVAL', `[${hex(iova)}, +${hex(size)}) must be exactly one mapping`, src);
+    if (iova + size - 1n > U64_MAX) {
+        fail(overflowErrno(k), `[${hex(iova)}, +${hex(size)}) wraps around 2^64`, src);
     }
-    const pages = size / pgsize;
-    return { extra: { dirty_pages: { value: iommu.domains.length > 0 ? pages : 0n, display: `${iommu.domains.length > 0 ? pages : 0n} of ${pages} pages dirty (type1 reports every page an IOMMU-backed group could write)` } } };
+    if (pgsize !== minPg || !isAligned(iova, minPg) || !isAligned(size, minPg)) {
+        fail('EINVAL', `bitmap.pgsize must be the smallest IOMMU page (${formatSize(minPg)}) and iova/size aligned to it`, src);
+    }
+    // vfio_iova_dirty_bitmap: the range may cover several mappings but bisect none.
+    const last = iova + size - 1n;
+    const head = iommu.dmaList.find(iova);
+    const tail = iommu.dmaList.find(last);
+    if ((head && head.start !== iova) || (tail && tail.last !== last)) {
+        fail('EINVAL', `[${hex(iova)}, ${hex(last)}] bisects a mapping: the bitmap range must cover whole mappings`, 'drivers/vfio/vfio_iommu_type1.c:vfio_iova_dirty_bitmap');
+    }
+    // With an IOMMU-backed group that cannot report dirtiness, every pinned page counts as dirty.
+    const mapped = iommu.dmaList.overlapping(iova, last).reduce((n, e) => n + e.value.size, 0n) / pgsize;
+    const dirty = iommu.domains.length > 0 ? mapped : 0n;
+    return { extra: { dirty_pages: { value: dirty, display: `${dirty} of ${size / pgsize} pages dirty (type1 reports every page an IOMMU-backed group could write)` } } };
 }
 
 /**

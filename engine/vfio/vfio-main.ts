@@ -121,7 +121,10 @@ export function vfio_unregister_dev(k: KernelState, dev: Device): UnregisterResu
         };
     }
     k.vfio.devices.delete(dev.name);
-    vfio_device_remove_group(k, getVfioGroup(k, vdev.group), dev);
+    // A PASID slice has a cdev but no vfio_group (it DMAs with its parent's RID).
+    if (k.vfio.groups.has(vdev.group)) {
+        vfio_device_remove_group(k, getVfioGroup(k, vdev.group), dev);
+    }
     return { done: true };
 }
 

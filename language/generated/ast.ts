@@ -63,12 +63,15 @@ export type IommuScenarioKeywordNames =
     | "features"
     | "for"
     | "fork"
+    | "guest-map"
+    | "guest-unmap"
     | "has"
     | "hugepage"
     | "id"
     | "in"
     | "iommu"
     | "iommu-backed"
+    | "iova"
     | "kernel"
     | "len"
     | "let"
@@ -178,7 +181,7 @@ export function isArrayLiteral(item: unknown): item is ArrayLiteral {
 }
 
 export interface BinaryExpr extends langium.AstNode {
-    readonly $container: ArrayLiteral | BinaryExpr | CallStatement | CloseStatement | DmaStatement | ExpectField | FieldValue | ForStatement | IoctlArg | IoctlStatement | Machine | MemfdStatement | MmapStatement | MunmapStatement | ProcessBlock | RepeatStatement | SendStatement | SriovStatement | UnaryExpr;
+    readonly $container: ArrayLiteral | BinaryExpr | CallStatement | CloseStatement | DmaStatement | ExpectField | FieldValue | ForStatement | GuestMapStatement | GuestUnmapStatement | IoctlArg | IoctlStatement | Machine | MemfdStatement | MmapStatement | MunmapStatement | ProcessBlock | RepeatStatement | SendStatement | SriovStatement | UnaryExpr;
     readonly $type: 'BinaryExpr';
     left: Expr;
     op: '%' | '&' | '*' | '+' | '-' | '/' | '<<' | '>>' | '^' | '|';
@@ -543,6 +546,54 @@ export function isForStatement(item: unknown): item is ForStatement {
     return reflection.isInstance(item, ForStatement.$type);
 }
 
+/**
+ * `guest-map HWPT iova IOVA to GPA len N read write`: the guest kernel writes its stage-1 table,
+ * the one nested HWPT `HWPT` points at (guest memory, not a system call): IOVA → guest-physical
+ * GPA, with the permissions listed (at least one).
+ */
+export interface GuestMapStatement extends langium.AstNode {
+    readonly $container: ForStatement | Procedure | ProcessBlock | RepeatStatement;
+    readonly $type: 'GuestMapStatement';
+    gpa: Expr;
+    hwpt: Expr;
+    iova: Expr;
+    length: Expr;
+    permissions: Array<Permission>;
+}
+
+export const GuestMapStatement = {
+    $type: 'GuestMapStatement',
+    gpa: 'gpa',
+    hwpt: 'hwpt',
+    iova: 'iova',
+    length: 'length',
+    permissions: 'permissions'
+} as const;
+
+export function isGuestMapStatement(item: unknown): item is GuestMapStatement {
+    return reflection.isInstance(item, GuestMapStatement.$type);
+}
+
+/** `guest-unmap HWPT iova IOVA len N`: the guest clears entries of its stage-1 table. */
+export interface GuestUnmapStatement extends langium.AstNode {
+    readonly $container: ForStatement | Procedure | ProcessBlock | RepeatStatement;
+    readonly $type: 'GuestUnmapStatement';
+    hwpt: Expr;
+    iova: Expr;
+    length: Expr;
+}
+
+export const GuestUnmapStatement = {
+    $type: 'GuestUnmapStatement',
+    hwpt: 'hwpt',
+    iova: 'iova',
+    length: 'length'
+} as const;
+
+export function isGuestUnmapStatement(item: unknown): item is GuestUnmapStatement {
+    return reflection.isInstance(item, GuestUnmapStatement.$type);
+}
+
 /** A positional argument, or a struct field by its kernel name. */
 export interface IoctlArg extends langium.AstNode {
     readonly $container: IoctlStatement;
@@ -840,14 +891,14 @@ export function isMunmapStatement(item: unknown): item is MunmapStatement {
  * also field names in the kernel's structs (`id`, `pasid`...) or natural process names
  * (`parent`), so they are names here too. Devices, machines and units are named by `ID`.
  */
-export type Name = 'class' | 'driver' | 'features' | 'hugepage' | 'id' | 'iommu' | 'kernel' | 'len' | 'memlock' | 'memory' | 'mode' | 'numvfs' | 'offset' | 'parent' | 'pasid' | 'reset' | 'uid' | string;
+export type Name = 'class' | 'driver' | 'features' | 'hugepage' | 'id' | 'iommu' | 'iova' | 'kernel' | 'len' | 'memlock' | 'memory' | 'mode' | 'numvfs' | 'offset' | 'parent' | 'pasid' | 'reset' | 'uid' | string;
 
 export function isName(item: unknown): item is Name {
-    return item === 'id' || item === 'pasid' || item === 'iommu' || item === 'len' || item === 'offset' || item === 'parent' || item === 'driver' || item === 'class' || item === 'memory' || item === 'mode' || item === 'kernel' || item === 'reset' || item === 'features' || item === 'numvfs' || item === 'hugepage' || item === 'uid' || item === 'memlock' || (typeof item === 'string' && (/[a-zA-Z_][a-zA-Z0-9_]*(?:\.[a-zA-Z_][a-zA-Z0-9_]*)*/.test(item)));
+    return item === 'id' || item === 'pasid' || item === 'iommu' || item === 'len' || item === 'offset' || item === 'parent' || item === 'driver' || item === 'class' || item === 'memory' || item === 'mode' || item === 'kernel' || item === 'reset' || item === 'features' || item === 'numvfs' || item === 'hugepage' || item === 'uid' || item === 'memlock' || item === 'iova' || (typeof item === 'string' && (/[a-zA-Z_][a-zA-Z0-9_]*(?:\.[a-zA-Z_][a-zA-Z0-9_]*)*/.test(item)));
 }
 
 export interface NameRef extends langium.AstNode {
-    readonly $container: ArrayLiteral | BinaryExpr | CallStatement | CloseStatement | DmaStatement | ExpectField | FieldValue | ForStatement | IoctlArg | IoctlStatement | Machine | MemfdStatement | MmapStatement | MunmapStatement | ProcessBlock | RepeatStatement | SendStatement | SriovStatement | UnaryExpr;
+    readonly $container: ArrayLiteral | BinaryExpr | CallStatement | CloseStatement | DmaStatement | ExpectField | FieldValue | ForStatement | GuestMapStatement | GuestUnmapStatement | IoctlArg | IoctlStatement | Machine | MemfdStatement | MmapStatement | MunmapStatement | ProcessBlock | RepeatStatement | SendStatement | SriovStatement | UnaryExpr;
     readonly $type: 'NameRef';
     ref: langium.Reference<Referable>;
 }
@@ -862,7 +913,7 @@ export function isNameRef(item: unknown): item is NameRef {
 }
 
 export interface NumberLiteral extends langium.AstNode {
-    readonly $container: ArrayLiteral | BinaryExpr | CallStatement | CloseStatement | DmaStatement | ExpectField | FieldValue | ForStatement | IoctlArg | IoctlStatement | Machine | MemfdStatement | MmapStatement | MunmapStatement | ProcessBlock | RepeatStatement | SendStatement | SriovStatement | UnaryExpr;
+    readonly $container: ArrayLiteral | BinaryExpr | CallStatement | CloseStatement | DmaStatement | ExpectField | FieldValue | ForStatement | GuestMapStatement | GuestUnmapStatement | IoctlArg | IoctlStatement | Machine | MemfdStatement | MmapStatement | MunmapStatement | ProcessBlock | RepeatStatement | SendStatement | SriovStatement | UnaryExpr;
     readonly $type: 'NumberLiteral';
     value: bigint;
 }
@@ -1016,6 +1067,13 @@ export const PciSwitch = {
 
 export function isPciSwitch(item: unknown): item is PciSwitch {
     return reflection.isInstance(item, PciSwitch.$type);
+}
+
+/** An access a guest mapping allows. */
+export type Permission = 'read' | 'write';
+
+export function isPermission(item: unknown): item is Permission {
+    return item === 'read' || item === 'write';
 }
 
 /** A non-PCI device behind an IOMMU: `platform dsp0 iommu smmu0 { driver x pasid-width 8 }`. */
@@ -1220,7 +1278,7 @@ export function isSriovStatement(item: unknown): item is SriovStatement {
 }
 
 /** A statement of a process or procedure. */
-export type Statement = BindStatement | CallStatement | CapsStatement | CloseStatement | DmaStatement | ExitStatement | ForStatement | ForkStatement | IoctlStatement | MdevStatement | MemfdStatement | MmapStatement | MunmapStatement | OpenStatement | RepeatStatement | SendStatement | SriovStatement | SvaBindStatement | SvaUnbindStatement | UnbindStatement;
+export type Statement = BindStatement | CallStatement | CapsStatement | CloseStatement | DmaStatement | ExitStatement | ForStatement | ForkStatement | GuestMapStatement | GuestUnmapStatement | IoctlStatement | MdevStatement | MemfdStatement | MmapStatement | MunmapStatement | OpenStatement | RepeatStatement | SendStatement | SriovStatement | SvaBindStatement | SvaUnbindStatement | UnbindStatement;
 
 export const Statement = {
     $type: 'Statement'
@@ -1299,7 +1357,7 @@ export function isSvaUnbindStatement(item: unknown): item is SvaUnbindStatement 
 }
 
 export interface UnaryExpr extends langium.AstNode {
-    readonly $container: ArrayLiteral | BinaryExpr | CallStatement | CloseStatement | DmaStatement | ExpectField | FieldValue | ForStatement | IoctlArg | IoctlStatement | Machine | MemfdStatement | MmapStatement | MunmapStatement | ProcessBlock | RepeatStatement | SendStatement | SriovStatement | UnaryExpr;
+    readonly $container: ArrayLiteral | BinaryExpr | CallStatement | CloseStatement | DmaStatement | ExpectField | FieldValue | ForStatement | GuestMapStatement | GuestUnmapStatement | IoctlArg | IoctlStatement | Machine | MemfdStatement | MmapStatement | MunmapStatement | ProcessBlock | RepeatStatement | SendStatement | SriovStatement | UnaryExpr;
     readonly $type: 'UnaryExpr';
     op: '-' | '~';
     operand: Expr;
@@ -1407,6 +1465,8 @@ export type IommuScenarioAstType = {
     FieldValue: FieldValue
     ForStatement: ForStatement
     ForkStatement: ForkStatement
+    GuestMapStatement: GuestMapStatement
+    GuestUnmapStatement: GuestUnmapStatement
     IoctlArg: IoctlArg
     IoctlStatement: IoctlStatement
     IommuFile: IommuFile
@@ -1792,6 +1852,44 @@ export class IommuScenarioAstReflection extends langium.AbstractAstReflection {
                 }
             },
             superTypes: [ProcessDecl.$type, Statement.$type]
+        },
+        GuestMapStatement: {
+            name: GuestMapStatement.$type,
+            properties: {
+                gpa: {
+                    name: GuestMapStatement.gpa
+                },
+                hwpt: {
+                    name: GuestMapStatement.hwpt
+                },
+                iova: {
+                    name: GuestMapStatement.iova
+                },
+                length: {
+                    name: GuestMapStatement.length
+                },
+                permissions: {
+                    name: GuestMapStatement.permissions,
+                    defaultValue: [],
+                    optional: true
+                }
+            },
+            superTypes: [Statement.$type]
+        },
+        GuestUnmapStatement: {
+            name: GuestUnmapStatement.$type,
+            properties: {
+                hwpt: {
+                    name: GuestUnmapStatement.hwpt
+                },
+                iova: {
+                    name: GuestUnmapStatement.iova
+                },
+                length: {
+                    name: GuestUnmapStatement.length
+                }
+            },
+            superTypes: [Statement.$type]
         },
         IoctlArg: {
             name: IoctlArg.$type,

@@ -67,7 +67,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@77"
+                "$ref": "#/rules@80"
               },
               "arguments": []
             }
@@ -114,7 +114,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@58"
+                        "$ref": "#/rules@61"
                       },
                       "arguments": []
                     }
@@ -135,7 +135,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@58"
+                        "$ref": "#/rules@61"
                       },
                       "arguments": []
                     }
@@ -156,7 +156,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@76"
+                        "$ref": "#/rules@79"
                       },
                       "arguments": []
                     }
@@ -235,7 +235,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
           {
             "$type": "RuleCall",
             "rule": {
-              "$ref": "#/rules@74"
+              "$ref": "#/rules@77"
             },
             "arguments": []
           },
@@ -249,7 +249,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
               {
                 "$type": "RuleCall",
                 "rule": {
-                  "$ref": "#/rules@74"
+                  "$ref": "#/rules@77"
                 },
                 "arguments": []
               }
@@ -280,7 +280,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@77"
+                "$ref": "#/rules@80"
               },
               "arguments": []
             }
@@ -321,7 +321,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
                         "terminal": {
                           "$type": "RuleCall",
                           "rule": {
-                            "$ref": "#/rules@74"
+                            "$ref": "#/rules@77"
                           },
                           "arguments": []
                         }
@@ -342,7 +342,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
                         "terminal": {
                           "$type": "RuleCall",
                           "rule": {
-                            "$ref": "#/rules@74"
+                            "$ref": "#/rules@77"
                           },
                           "arguments": []
                         },
@@ -364,7 +364,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
                         "terminal": {
                           "$type": "RuleCall",
                           "rule": {
-                            "$ref": "#/rules@74"
+                            "$ref": "#/rules@77"
                           },
                           "arguments": []
                         }
@@ -407,7 +407,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
                         "terminal": {
                           "$type": "RuleCall",
                           "rule": {
-                            "$ref": "#/rules@77"
+                            "$ref": "#/rules@80"
                           },
                           "arguments": []
                         }
@@ -448,7 +448,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@74"
+                "$ref": "#/rules@77"
               },
               "arguments": []
             }
@@ -472,7 +472,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
                   "terminal": {
                     "$type": "RuleCall",
                     "rule": {
-                      "$ref": "#/rules@77"
+                      "$ref": "#/rules@80"
                     },
                     "arguments": []
                   },
@@ -581,7 +581,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@77"
+                "$ref": "#/rules@80"
               },
               "arguments": []
             },
@@ -611,7 +611,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
                         "terminal": {
                           "$type": "RuleCall",
                           "rule": {
-                            "$ref": "#/rules@73"
+                            "$ref": "#/rules@76"
                           },
                           "arguments": []
                         }
@@ -695,7 +695,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
                         "terminal": {
                           "$type": "RuleCall",
                           "rule": {
-                            "$ref": "#/rules@74"
+                            "$ref": "#/rules@77"
                           },
                           "arguments": []
                         }
@@ -734,7 +734,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
                         "terminal": {
                           "$type": "RuleCall",
                           "rule": {
-                            "$ref": "#/rules@74"
+                            "$ref": "#/rules@77"
                           },
                           "arguments": []
                         }
@@ -785,7 +785,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
                         "terminal": {
                           "$type": "RuleCall",
                           "rule": {
-                            "$ref": "#/rules@77"
+                            "$ref": "#/rules@80"
                           },
                           "arguments": []
                         },
@@ -840,7 +840,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@73"
+                    "$ref": "#/rules@76"
                   },
                   "arguments": []
                 }
@@ -915,7 +915,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@77"
+                "$ref": "#/rules@80"
               },
               "arguments": []
             },
@@ -992,7 +992,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@77"
+                "$ref": "#/rules@80"
               },
               "arguments": []
             },
@@ -1069,7 +1069,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@77"
+                "$ref": "#/rules@80"
               },
               "arguments": []
             },
@@ -1146,7 +1146,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@77"
+                "$ref": "#/rules@80"
               },
               "arguments": []
             },
@@ -1239,7 +1239,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@77"
+                    "$ref": "#/rules@80"
                   },
                   "arguments": []
                 },
@@ -1276,7 +1276,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@77"
+                "$ref": "#/rules@80"
               },
               "arguments": []
             }
@@ -1300,7 +1300,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
                   "terminal": {
                     "$type": "RuleCall",
                     "rule": {
-                      "$ref": "#/rules@77"
+                      "$ref": "#/rules@80"
                     },
                     "arguments": []
                   },
@@ -1356,7 +1356,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
                         "terminal": {
                           "$type": "RuleCall",
                           "rule": {
-                            "$ref": "#/rules@74"
+                            "$ref": "#/rules@77"
                           },
                           "arguments": []
                         }
@@ -1406,7 +1406,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@77"
+                "$ref": "#/rules@80"
               },
               "arguments": []
             }
@@ -1427,7 +1427,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
               "terminal": {
                 "$type": "RuleCall",
                 "rule": {
-                  "$ref": "#/rules@77"
+                  "$ref": "#/rules@80"
                 },
                 "arguments": []
               },
@@ -1490,14 +1490,14 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
           {
             "$type": "RuleCall",
             "rule": {
-              "$ref": "#/rules@71"
+              "$ref": "#/rules@74"
             },
             "arguments": []
           },
           {
             "$type": "RuleCall",
             "rule": {
-              "$ref": "#/rules@72"
+              "$ref": "#/rules@75"
             },
             "arguments": []
           }
@@ -1518,7 +1518,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
           {
             "$type": "RuleCall",
             "rule": {
-              "$ref": "#/rules@77"
+              "$ref": "#/rules@80"
             },
             "arguments": []
           },
@@ -1532,7 +1532,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
               {
                 "$type": "RuleCall",
                 "rule": {
-                  "$ref": "#/rules@77"
+                  "$ref": "#/rules@80"
                 },
                 "arguments": []
               }
@@ -1594,7 +1594,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
           {
             "$type": "RuleCall",
             "rule": {
-              "$ref": "#/rules@77"
+              "$ref": "#/rules@80"
             },
             "arguments": []
           },
@@ -1660,7 +1660,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
           {
             "$type": "RuleCall",
             "rule": {
-              "$ref": "#/rules@77"
+              "$ref": "#/rules@80"
             },
             "arguments": []
           },
@@ -1691,7 +1691,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@77"
+                "$ref": "#/rules@80"
               },
               "arguments": []
             }
@@ -1712,7 +1712,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
               "terminal": {
                 "$type": "RuleCall",
                 "rule": {
-                  "$ref": "#/rules@77"
+                  "$ref": "#/rules@80"
                 },
                 "arguments": []
               },
@@ -1782,7 +1782,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@67"
+                "$ref": "#/rules@70"
               },
               "arguments": []
             }
@@ -1804,7 +1804,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@74"
+                        "$ref": "#/rules@77"
                       },
                       "arguments": []
                     }
@@ -1825,7 +1825,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@58"
+                        "$ref": "#/rules@61"
                       },
                       "arguments": []
                     }
@@ -1842,7 +1842,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
                   {
                     "$type": "RuleCall",
                     "rule": {
-                      "$ref": "#/rules@49"
+                      "$ref": "#/rules@52"
                     },
                     "arguments": []
                   }
@@ -1896,7 +1896,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@67"
+                "$ref": "#/rules@70"
               },
               "arguments": []
             }
@@ -1987,7 +1987,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
         "terminal": {
           "$type": "RuleCall",
           "rule": {
-            "$ref": "#/rules@67"
+            "$ref": "#/rules@70"
           },
           "arguments": []
         }
@@ -2111,13 +2111,6 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
           {
             "$type": "RuleCall",
             "rule": {
-              "$ref": "#/rules@44"
-            },
-            "arguments": []
-          },
-          {
-            "$type": "RuleCall",
-            "rule": {
               "$ref": "#/rules@45"
             },
             "arguments": []
@@ -2140,6 +2133,27 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
             "$type": "RuleCall",
             "rule": {
               "$ref": "#/rules@48"
+            },
+            "arguments": []
+          },
+          {
+            "$type": "RuleCall",
+            "rule": {
+              "$ref": "#/rules@49"
+            },
+            "arguments": []
+          },
+          {
+            "$type": "RuleCall",
+            "rule": {
+              "$ref": "#/rules@50"
+            },
+            "arguments": []
+          },
+          {
+            "$type": "RuleCall",
+            "rule": {
+              "$ref": "#/rules@51"
             },
             "arguments": []
           }
@@ -2170,7 +2184,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@67"
+                    "$ref": "#/rules@70"
                   },
                   "arguments": []
                 }
@@ -2205,7 +2219,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@50"
+                "$ref": "#/rules@53"
               },
               "arguments": []
             },
@@ -2241,7 +2255,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@76"
+                    "$ref": "#/rules@79"
                   },
                   "arguments": []
                 }
@@ -2278,7 +2292,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
                   "terminal": {
                     "$type": "RuleCall",
                     "rule": {
-                      "$ref": "#/rules@67"
+                      "$ref": "#/rules@70"
                     },
                     "arguments": []
                   },
@@ -2322,7 +2336,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
                   "terminal": {
                     "$type": "RuleCall",
                     "rule": {
-                      "$ref": "#/rules@67"
+                      "$ref": "#/rules@70"
                     },
                     "arguments": []
                   },
@@ -2364,7 +2378,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@58"
+                "$ref": "#/rules@61"
               },
               "arguments": []
             }
@@ -2380,7 +2394,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@50"
+                "$ref": "#/rules@53"
               },
               "arguments": []
             },
@@ -2413,7 +2427,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@67"
+                    "$ref": "#/rules@70"
                   },
                   "arguments": []
                 }
@@ -2432,7 +2446,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@77"
+                "$ref": "#/rules@80"
               },
               "arguments": []
             }
@@ -2448,7 +2462,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@58"
+                "$ref": "#/rules@61"
               },
               "arguments": []
             }
@@ -2491,7 +2505,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@50"
+                "$ref": "#/rules@53"
               },
               "arguments": []
             },
@@ -2520,7 +2534,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@67"
+                    "$ref": "#/rules@70"
                   },
                   "arguments": []
                 }
@@ -2539,7 +2553,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@52"
+                "$ref": "#/rules@55"
               },
               "arguments": []
             }
@@ -2571,7 +2585,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@67"
+                    "$ref": "#/rules@70"
                   },
                   "arguments": []
                 }
@@ -2594,7 +2608,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@58"
+                "$ref": "#/rules@61"
               },
               "arguments": []
             }
@@ -2616,7 +2630,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@58"
+                        "$ref": "#/rules@61"
                       },
                       "arguments": []
                     }
@@ -2637,7 +2651,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@58"
+                        "$ref": "#/rules@61"
                       },
                       "arguments": []
                     }
@@ -2658,7 +2672,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@58"
+                        "$ref": "#/rules@61"
                       },
                       "arguments": []
                     }
@@ -2675,7 +2689,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@50"
+                "$ref": "#/rules@53"
               },
               "arguments": []
             },
@@ -2709,7 +2723,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@58"
+                "$ref": "#/rules@61"
               },
               "arguments": []
             }
@@ -2728,7 +2742,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@58"
+                    "$ref": "#/rules@61"
                   },
                   "arguments": []
                 }
@@ -2747,7 +2761,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@50"
+                "$ref": "#/rules@53"
               },
               "arguments": []
             },
@@ -2780,7 +2794,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@67"
+                    "$ref": "#/rules@70"
                   },
                   "arguments": []
                 }
@@ -2803,7 +2817,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@58"
+                "$ref": "#/rules@61"
               },
               "arguments": []
             }
@@ -2822,7 +2836,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@58"
+                    "$ref": "#/rules@61"
                   },
                   "arguments": []
                 }
@@ -2837,7 +2851,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@50"
+                "$ref": "#/rules@53"
               },
               "arguments": []
             },
@@ -2872,7 +2886,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
               "terminal": {
                 "$type": "RuleCall",
                 "rule": {
-                  "$ref": "#/rules@67"
+                  "$ref": "#/rules@70"
                 },
                 "arguments": []
               },
@@ -2897,7 +2911,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
                 {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@76"
+                    "$ref": "#/rules@79"
                   },
                   "arguments": []
                 }
@@ -2911,7 +2925,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@50"
+                "$ref": "#/rules@53"
               },
               "arguments": []
             },
@@ -2946,7 +2960,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
               "terminal": {
                 "$type": "RuleCall",
                 "rule": {
-                  "$ref": "#/rules@67"
+                  "$ref": "#/rules@70"
                 },
                 "arguments": []
               },
@@ -2961,7 +2975,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@50"
+                "$ref": "#/rules@53"
               },
               "arguments": []
             },
@@ -2996,7 +3010,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
               "terminal": {
                 "$type": "RuleCall",
                 "rule": {
-                  "$ref": "#/rules@67"
+                  "$ref": "#/rules@70"
                 },
                 "arguments": []
               },
@@ -3015,7 +3029,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@58"
+                "$ref": "#/rules@61"
               },
               "arguments": []
             }
@@ -3027,7 +3041,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@50"
+                "$ref": "#/rules@53"
               },
               "arguments": []
             },
@@ -3057,7 +3071,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@77"
+                "$ref": "#/rules@80"
               },
               "arguments": []
             }
@@ -3078,7 +3092,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
               "terminal": {
                 "$type": "RuleCall",
                 "rule": {
-                  "$ref": "#/rules@67"
+                  "$ref": "#/rules@70"
                 },
                 "arguments": []
               },
@@ -3105,7 +3119,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@50"
+                "$ref": "#/rules@53"
               },
               "arguments": []
             },
@@ -3138,7 +3152,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@67"
+                    "$ref": "#/rules@70"
                   },
                   "arguments": []
                 }
@@ -3166,7 +3180,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
               "terminal": {
                 "$type": "RuleCall",
                 "rule": {
-                  "$ref": "#/rules@67"
+                  "$ref": "#/rules@70"
                 },
                 "arguments": []
               },
@@ -3181,7 +3195,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@50"
+                "$ref": "#/rules@53"
               },
               "arguments": []
             },
@@ -3216,7 +3230,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
               "terminal": {
                 "$type": "RuleCall",
                 "rule": {
-                  "$ref": "#/rules@67"
+                  "$ref": "#/rules@70"
                 },
                 "arguments": []
               },
@@ -3231,7 +3245,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@50"
+                "$ref": "#/rules@53"
               },
               "arguments": []
             },
@@ -3266,7 +3280,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
               "terminal": {
                 "$type": "RuleCall",
                 "rule": {
-                  "$ref": "#/rules@67"
+                  "$ref": "#/rules@70"
                 },
                 "arguments": []
               },
@@ -3299,7 +3313,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@58"
+                "$ref": "#/rules@61"
               },
               "arguments": []
             }
@@ -3315,7 +3329,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@58"
+                "$ref": "#/rules@61"
               },
               "arguments": []
             }
@@ -3334,7 +3348,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@58"
+                    "$ref": "#/rules@61"
                   },
                   "arguments": []
                 }
@@ -3349,7 +3363,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@50"
+                "$ref": "#/rules@53"
               },
               "arguments": []
             },
@@ -3361,6 +3375,179 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
       "fragment": false,
       "parameters": [],
       "$comment": "/** \`dma DEV read|write IOVA len N [pasid P]\`. */"
+    },
+    {
+      "$type": "ParserRule",
+      "name": "GuestMapStatement",
+      "definition": {
+        "$type": "Group",
+        "elements": [
+          {
+            "$type": "Keyword",
+            "value": "guest-map"
+          },
+          {
+            "$type": "Assignment",
+            "feature": "hwpt",
+            "operator": "=",
+            "terminal": {
+              "$type": "RuleCall",
+              "rule": {
+                "$ref": "#/rules@61"
+              },
+              "arguments": []
+            }
+          },
+          {
+            "$type": "Keyword",
+            "value": "iova"
+          },
+          {
+            "$type": "Assignment",
+            "feature": "iova",
+            "operator": "=",
+            "terminal": {
+              "$type": "RuleCall",
+              "rule": {
+                "$ref": "#/rules@61"
+              },
+              "arguments": []
+            }
+          },
+          {
+            "$type": "Keyword",
+            "value": "to"
+          },
+          {
+            "$type": "Assignment",
+            "feature": "gpa",
+            "operator": "=",
+            "terminal": {
+              "$type": "RuleCall",
+              "rule": {
+                "$ref": "#/rules@61"
+              },
+              "arguments": []
+            }
+          },
+          {
+            "$type": "Keyword",
+            "value": "len"
+          },
+          {
+            "$type": "Assignment",
+            "feature": "length",
+            "operator": "=",
+            "terminal": {
+              "$type": "RuleCall",
+              "rule": {
+                "$ref": "#/rules@61"
+              },
+              "arguments": []
+            }
+          },
+          {
+            "$type": "Assignment",
+            "feature": "permissions",
+            "operator": "+=",
+            "terminal": {
+              "$type": "RuleCall",
+              "rule": {
+                "$ref": "#/rules@44"
+              },
+              "arguments": []
+            },
+            "cardinality": "*"
+          }
+        ]
+      },
+      "entry": false,
+      "fragment": false,
+      "parameters": [],
+      "$comment": "/**\\n * \`guest-map HWPT iova IOVA to GPA len N read write\`: the guest kernel writes its stage-1 table,\\n * the one nested HWPT \`HWPT\` points at (guest memory, not a system call): IOVA → guest-physical\\n * GPA, with the permissions listed (at least one).\\n */"
+    },
+    {
+      "$type": "ParserRule",
+      "name": "GuestUnmapStatement",
+      "definition": {
+        "$type": "Group",
+        "elements": [
+          {
+            "$type": "Keyword",
+            "value": "guest-unmap"
+          },
+          {
+            "$type": "Assignment",
+            "feature": "hwpt",
+            "operator": "=",
+            "terminal": {
+              "$type": "RuleCall",
+              "rule": {
+                "$ref": "#/rules@61"
+              },
+              "arguments": []
+            }
+          },
+          {
+            "$type": "Keyword",
+            "value": "iova"
+          },
+          {
+            "$type": "Assignment",
+            "feature": "iova",
+            "operator": "=",
+            "terminal": {
+              "$type": "RuleCall",
+              "rule": {
+                "$ref": "#/rules@61"
+              },
+              "arguments": []
+            }
+          },
+          {
+            "$type": "Keyword",
+            "value": "len"
+          },
+          {
+            "$type": "Assignment",
+            "feature": "length",
+            "operator": "=",
+            "terminal": {
+              "$type": "RuleCall",
+              "rule": {
+                "$ref": "#/rules@61"
+              },
+              "arguments": []
+            }
+          }
+        ]
+      },
+      "entry": false,
+      "fragment": false,
+      "parameters": [],
+      "$comment": "/** \`guest-unmap HWPT iova IOVA len N\`: the guest clears entries of its stage-1 table. */"
+    },
+    {
+      "$type": "ParserRule",
+      "name": "Permission",
+      "dataType": "string",
+      "definition": {
+        "$type": "Alternatives",
+        "elements": [
+          {
+            "$type": "Keyword",
+            "value": "read"
+          },
+          {
+            "$type": "Keyword",
+            "value": "write"
+          }
+        ]
+      },
+      "entry": false,
+      "fragment": false,
+      "parameters": [],
+      "$comment": "/** An access a guest mapping allows. */"
     },
     {
       "$type": "ParserRule",
@@ -3384,7 +3571,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
               "terminal": {
                 "$type": "RuleCall",
                 "rule": {
-                  "$ref": "#/rules@67"
+                  "$ref": "#/rules@70"
                 },
                 "arguments": []
               },
@@ -3406,7 +3593,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@52"
+                    "$ref": "#/rules@55"
                   },
                   "arguments": []
                 }
@@ -3425,7 +3612,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@52"
+                        "$ref": "#/rules@55"
                       },
                       "arguments": []
                     }
@@ -3471,7 +3658,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@50"
+                "$ref": "#/rules@53"
               },
               "arguments": []
             },
@@ -3501,7 +3688,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@67"
+                "$ref": "#/rules@70"
               },
               "arguments": []
             }
@@ -3513,7 +3700,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@50"
+                "$ref": "#/rules@53"
               },
               "arguments": []
             },
@@ -3543,7 +3730,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@58"
+                "$ref": "#/rules@61"
               },
               "arguments": []
             }
@@ -3564,7 +3751,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
               "terminal": {
                 "$type": "RuleCall",
                 "rule": {
-                  "$ref": "#/rules@67"
+                  "$ref": "#/rules@70"
                 },
                 "arguments": []
               },
@@ -3583,7 +3770,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@67"
+                "$ref": "#/rules@70"
               },
               "arguments": []
             }
@@ -3595,7 +3782,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@50"
+                "$ref": "#/rules@53"
               },
               "arguments": []
             },
@@ -3625,7 +3812,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@67"
+                "$ref": "#/rules@70"
               },
               "arguments": []
             }
@@ -3641,7 +3828,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@58"
+                "$ref": "#/rules@61"
               },
               "arguments": []
             }
@@ -3657,7 +3844,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@58"
+                "$ref": "#/rules@61"
               },
               "arguments": []
             }
@@ -3707,7 +3894,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@58"
+                "$ref": "#/rules@61"
               },
               "arguments": []
             }
@@ -3753,7 +3940,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
           {
             "$type": "RuleCall",
             "rule": {
-              "$ref": "#/rules@49"
+              "$ref": "#/rules@52"
             },
             "arguments": []
           }
@@ -3778,7 +3965,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@75"
+                "$ref": "#/rules@78"
               },
               "arguments": []
             },
@@ -3791,7 +3978,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@77"
+                "$ref": "#/rules@80"
               },
               "arguments": []
             }
@@ -3840,7 +4027,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@77"
+                    "$ref": "#/rules@80"
                   },
                   "arguments": []
                 }
@@ -3864,7 +4051,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@51"
+                        "$ref": "#/rules@54"
                       },
                       "arguments": []
                     }
@@ -3884,7 +4071,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
                         "terminal": {
                           "$type": "RuleCall",
                           "rule": {
-                            "$ref": "#/rules@51"
+                            "$ref": "#/rules@54"
                           },
                           "arguments": []
                         }
@@ -3927,7 +4114,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@67"
+                "$ref": "#/rules@70"
               },
               "arguments": []
             }
@@ -3957,7 +4144,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@58"
+                "$ref": "#/rules@61"
               },
               "arguments": []
             }
@@ -3978,21 +4165,21 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
           {
             "$type": "RuleCall",
             "rule": {
-              "$ref": "#/rules@58"
+              "$ref": "#/rules@61"
             },
             "arguments": []
           },
           {
             "$type": "RuleCall",
             "rule": {
-              "$ref": "#/rules@53"
+              "$ref": "#/rules@56"
             },
             "arguments": []
           },
           {
             "$type": "RuleCall",
             "rule": {
-              "$ref": "#/rules@54"
+              "$ref": "#/rules@57"
             },
             "arguments": []
           }
@@ -4013,7 +4200,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
         "terminal": {
           "$type": "RuleCall",
           "rule": {
-            "$ref": "#/rules@76"
+            "$ref": "#/rules@79"
           },
           "arguments": []
         }
@@ -4049,7 +4236,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@55"
+                    "$ref": "#/rules@58"
                   },
                   "arguments": []
                 }
@@ -4068,7 +4255,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@55"
+                        "$ref": "#/rules@58"
                       },
                       "arguments": []
                     }
@@ -4104,21 +4291,21 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
           {
             "$type": "RuleCall",
             "rule": {
+              "$ref": "#/rules@59"
+            },
+            "arguments": []
+          },
+          {
+            "$type": "RuleCall",
+            "rule": {
+              "$ref": "#/rules@61"
+            },
+            "arguments": []
+          },
+          {
+            "$type": "RuleCall",
+            "rule": {
               "$ref": "#/rules@56"
-            },
-            "arguments": []
-          },
-          {
-            "$type": "RuleCall",
-            "rule": {
-              "$ref": "#/rules@58"
-            },
-            "arguments": []
-          },
-          {
-            "$type": "RuleCall",
-            "rule": {
-              "$ref": "#/rules@53"
             },
             "arguments": []
           }
@@ -4155,7 +4342,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@57"
+                    "$ref": "#/rules@60"
                   },
                   "arguments": []
                 }
@@ -4174,7 +4361,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@57"
+                        "$ref": "#/rules@60"
                       },
                       "arguments": []
                     }
@@ -4213,7 +4400,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@67"
+                "$ref": "#/rules@70"
               },
               "arguments": []
             }
@@ -4229,7 +4416,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@52"
+                "$ref": "#/rules@55"
               },
               "arguments": []
             }
@@ -4246,7 +4433,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
       "definition": {
         "$type": "RuleCall",
         "rule": {
-          "$ref": "#/rules@59"
+          "$ref": "#/rules@62"
         },
         "arguments": []
       },
@@ -4268,7 +4455,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
           {
             "$type": "RuleCall",
             "rule": {
-              "$ref": "#/rules@60"
+              "$ref": "#/rules@63"
             },
             "arguments": []
           },
@@ -4300,7 +4487,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@60"
+                    "$ref": "#/rules@63"
                   },
                   "arguments": []
                 }
@@ -4327,7 +4514,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
           {
             "$type": "RuleCall",
             "rule": {
-              "$ref": "#/rules@61"
+              "$ref": "#/rules@64"
             },
             "arguments": []
           },
@@ -4359,7 +4546,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@61"
+                    "$ref": "#/rules@64"
                   },
                   "arguments": []
                 }
@@ -4386,7 +4573,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
           {
             "$type": "RuleCall",
             "rule": {
-              "$ref": "#/rules@62"
+              "$ref": "#/rules@65"
             },
             "arguments": []
           },
@@ -4418,7 +4605,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@62"
+                    "$ref": "#/rules@65"
                   },
                   "arguments": []
                 }
@@ -4445,7 +4632,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
           {
             "$type": "RuleCall",
             "rule": {
-              "$ref": "#/rules@63"
+              "$ref": "#/rules@66"
             },
             "arguments": []
           },
@@ -4486,7 +4673,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@63"
+                    "$ref": "#/rules@66"
                   },
                   "arguments": []
                 }
@@ -4513,7 +4700,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
           {
             "$type": "RuleCall",
             "rule": {
-              "$ref": "#/rules@64"
+              "$ref": "#/rules@67"
             },
             "arguments": []
           },
@@ -4554,7 +4741,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@64"
+                    "$ref": "#/rules@67"
                   },
                   "arguments": []
                 }
@@ -4581,7 +4768,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
           {
             "$type": "RuleCall",
             "rule": {
-              "$ref": "#/rules@65"
+              "$ref": "#/rules@68"
             },
             "arguments": []
           },
@@ -4626,7 +4813,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@65"
+                    "$ref": "#/rules@68"
                   },
                   "arguments": []
                 }
@@ -4685,7 +4872,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@65"
+                    "$ref": "#/rules@68"
                   },
                   "arguments": []
                 }
@@ -4695,7 +4882,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
           {
             "$type": "RuleCall",
             "rule": {
-              "$ref": "#/rules@66"
+              "$ref": "#/rules@69"
             },
             "arguments": []
           }
@@ -4725,7 +4912,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
               {
                 "$type": "RuleCall",
                 "rule": {
-                  "$ref": "#/rules@58"
+                  "$ref": "#/rules@61"
                 },
                 "arguments": []
               },
@@ -4752,7 +4939,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@74"
+                    "$ref": "#/rules@77"
                   },
                   "arguments": []
                 }
@@ -4781,7 +4968,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
                   "terminal": {
                     "$type": "RuleCall",
                     "rule": {
-                      "$ref": "#/rules@67"
+                      "$ref": "#/rules@70"
                     },
                     "arguments": []
                   },
@@ -4807,7 +4994,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
           {
             "$type": "RuleCall",
             "rule": {
-              "$ref": "#/rules@77"
+              "$ref": "#/rules@80"
             },
             "arguments": []
           },
@@ -4878,6 +5065,10 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
           {
             "$type": "Keyword",
             "value": "memlock"
+          },
+          {
+            "$type": "Keyword",
+            "value": "iova"
           }
         ]
       },
@@ -5046,13 +5237,13 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
           {
             "$type": "SimpleType",
             "typeRef": {
-              "$ref": "#/rules@45"
+              "$ref": "#/rules@48"
             }
           },
           {
             "$type": "SimpleType",
             "typeRef": {
-              "$ref": "#/rules@46"
+              "$ref": "#/rules@49"
             }
           },
           {
@@ -5194,7 +5385,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
           {
             "$type": "SimpleType",
             "typeRef": {
-              "$ref": "#/rules@44"
+              "$ref": "#/rules@47"
             }
           }
         ]

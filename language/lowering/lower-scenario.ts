@@ -15,16 +15,17 @@ import type {
 } from '../../engine/step.js';
 import {
     isArrayLiteral, isBinaryExpr, isCallStatement, isCapsStatement, isForStatement, isForkStatement, isKernelConstant,
-    isLiteralPath, isMemfdStatement, isNameRef, isParameter, isRepeatStatement, isSendStatement, isStringLiteral,
-    isStructLiteral, isUnaryExpr, isVfioGroupPath,
+    isIoctlStatement, isLiteralPath, isMemfdStatement, isMmapStatement, isNameRef, isOpenStatement, isParameter,
+    isRepeatStatement, isSendStatement, isStringLiteral, isStructLiteral, isSvaBindStatement, isUnaryExpr, isVfioGroupPath,
     type ArgValue, type ArrayLiteral, type CallStatement, type CapsStatement, type DeviceTarget, type Expectation,
-    type Expr, type ForStatement, type IoctlStatement, type MemfdStatement, type MmapStatement, type NameRef,
+    type Expr, type ForStatement, type GuestMapStatement, type GuestUnmapStatement, type IoctlStatement, type MemfdStatement, type MmapStatement, type NameRef,
     type OpenStatement, type Procedure, type ProcessBlock, type RepeatStatement, type Scenario, type Statement,
     type StructLiteral,
 } from '../generated/ast.js';
 import { ownBinding, type LetStatement } from '../scoping/bindings.js';
 import { isDeviceNode } from '../scoping/machine-devices.js';
 import { scalarElementField } from '../uapi/uapi-context.js';
+import { findIoctl } from '../../engine/uapi/index.js';
 import { IommuCodes, type IommuCode } from '../validation/diagnostic-codes.js';
 import { lowerMachine } from './lower-machine.js';
 import type { LoweringDiagnostic } from './lowering-diagnostic.js';
@@ -276,6 +277,15 @@ export class ScenarioLowerer {
                 }
                 return dma;
             }
+            case 'GuestMapStatement':
+                return this.lowerGuestMap(statement, scope);
+            case 'GuestUnmapStatement':
+                return {
+                    op: 'guest-unmap',
+                    hwpt: this.lowerHwpt(statement, scope),
+                    iova: this.lowerAligned(statement.iova, statement, 'iova', 'IOVA', scope),
+                    length: this.lowerAligned(statement.length, statement, 'length', 'length', scope, true),
+                };
             case 'ExitStatement':
                 return { op: 'exit' };
             case 'ForkStatement':
@@ -458,6 +468,83 @@ export class ScenarioLowerer {
             positional,
             fields,
         });
+    }
+
+    /**
+     * `guest-map HWPT iova IOVA to GPA len N read write`: the guest writes its stage-1 table.
+     * Without a permission it is an error (lowered as `read write`, so the run goes on).
+     */
+    protected lowerGuestMap(statement: GuestMapStatement, scope: Scope): StepOp {
+        const permissions = statement.permissions;
+        if (permissions.length === 0) {
+            this.reportOnce('error', IommuCodes.GuestMapPermissions,
+                "a guest mapping needs its permissions: 'read', 'write' or both (x86 and ARM stage-1 tables cannot map a page the device may neither read nor write)",
+                statement);
+        } else if (new Set(permissions).size < permissions.length) {
+            this.reportOnce('warning', IommuCodes.GuestMapPermissions, 'a permission is listed twice', statement, 'permissions');
+        }
+        const none = permissions.length === 0;
+        return {
+            op: 'guest-map',
+            hwpt: this.lowerHwpt(statement, scope),
+            iova: this.lowerAligned(statement.iova, statement, 'iova', 'IOVA', scope),
+            gpa: this.lowerAligned(statement.gpa, statement, 'gpa', 'GPA', scope),
+            length: this.lowerAligned(statement.length, statement, 'length', 'length', scope, true),
+            read: none || permissions.includes('read'),
+            write: none || permissions.includes('write'),
+        };
+    }
+
+    /**
+     * The HWPT of a guest-map/unmap. A name bound by a statement whose value cannot be a nested
+     * HWPT (an fd, an address, another object's id, a NEST_PARENT or data-less HWPT_ALLOC) is an
+     * error here; anything else is checked when the step runs.
+     */
+    protected lowerHwpt(statement: GuestMapStatement | GuestUnmapStatement, scope: Scope): EngineExpr {
+        const expr = statement.hwpt;
+        const target = isNameRef(expr) ? expr.ref.ref : undefined;
+        const name = isNameRef(expr) ? expr.ref.$refText : '';
+        const notHwpt = (what: string) => this.reportOnce('error', IommuCodes.NotANestedHwpt,
+            `'${name}' is ${what}, not a nested HWPT: the guest's stage-1 table belongs to a HWPT from IOMMU_HWPT_ALLOC on a NEST_PARENT HWPT or a vIOMMU`,
+            statement, 'hwpt');
+        if (isOpenStatement(target) || isMemfdStatement(target)) {
+            notHwpt('a file descriptor');
+        } else if (isMmapStatement(target)) {
+            notHwpt('an address in process memory');
+        } else if (isSvaBindStatement(target)) {
+            notHwpt('a PASID');
+        } else if (isIoctlStatement(target)) {
+            const ioctl = findIoctl(target.ioctl);
+            if (ioctl?.main !== undefined && ioctl.main !== 'out_hwpt_id' && ioctl.main !== 'pt_id') {
+                notHwpt(`the ${ioctl.main} of ${ioctl.name}`);
+            } else if (ioctl?.name === 'IOMMU_HWPT_ALLOC') {
+                const arg = (field: string) => target.args.find(a => a.field === field)?.value;
+                const flags = arg('flags');
+                const dataType = arg('data_type');
+                const flagValue = flags && !isStringLiteral(flags) && !isArrayLiteral(flags) ? staticValue(flags) : undefined;
+                const typeValue = dataType && !isStringLiteral(dataType) && !isArrayLiteral(dataType) ? staticValue(dataType) : undefined;
+                if (flagValue !== undefined && (flagValue & 1n) !== 0n) {
+                    notHwpt('a NEST_PARENT HWPT: stage 2, the VMM\'s mapping of guest memory');
+                } else if (dataType === undefined || typeValue === 0n) {
+                    notHwpt('a paging HWPT (allocated without stage-1 data_type)');
+                }
+            }
+        }
+        return this.lowerExpr(expr, scope);
+    }
+
+    /** An address or length of a guest-map: constant ones must be 4 KiB aligned (and lengths positive). */
+    protected lowerAligned(expr: Expr, statement: GuestMapStatement | GuestUnmapStatement, property: string, what: string, scope: Scope, positive = false): EngineExpr {
+        const lowered = this.lowerExpr(expr, scope);
+        const value = evaluateConstant(lowered);
+        if (value !== undefined && (value % 4096n !== 0n || (positive && value <= 0n))) {
+            this.reportOnce('error', IommuCodes.GuestMapMisaligned,
+                value % 4096n !== 0n
+                    ? `${what} 0x${value.toString(16)} is not 4 KiB aligned: a stage-1 table maps whole pages`
+                    : `a ${what} of ${value}: the guest maps whole pages`,
+                statement, property);
+        }
+        return lowered;
     }
 
     protected lowerMmap(statement: MmapStatement, scope: Scope): StepOp {
@@ -672,6 +759,13 @@ export class ScenarioLowerer {
 
     protected report(severity: LoweringDiagnostic['severity'], code: IommuCode, message: string, node: AstNode, property?: string): void {
         this.diagnostics.push(compact<LoweringDiagnostic>({ severity, code, message, node, property }));
+    }
+
+    /** {@link report}, once per node, property and message (a statement in a loop or procedure lowers many times). */
+    protected reportOnce(severity: LoweringDiagnostic['severity'], code: IommuCode, message: string, node: AstNode, property?: string): void {
+        if (!this.diagnostics.some(d => d.node === node && d.property === property && d.message === message)) {
+            this.report(severity, code, message, node, property);
+        }
     }
 }
 

@@ -33,6 +33,8 @@ export const SimulationCodes = {
     GroupNotViable: 'group-not-viable',
     NoInterruptRemapping: 'no-interrupt-remapping',
     NoncoherentWithoutKvm: 'noncoherent-without-kvm',
+    /** A nested DMA used an IOTLB entry the guest's stage-1 table no longer backs (no HWPT_INVALIDATE). */
+    StaleIotlb: 'stale-iotlb',
     Truncated: 'run-truncated',
 } as const;
 
@@ -94,6 +96,11 @@ export function runDiagnostics(run: ScenarioRun): SimDiagnostic[] {
         const d = resultDiagnostic(run.program.steps[i]!, r);
         if (d) {
             push(d);
+        }
+        if (r.dma?.segments.some((s) => s.iotlb === 'stale')) {
+            const step = run.program.steps[i]!;
+            const why = r.outcome === 'ok' ? r.reason : 'the guest changed its stage-1 table without IOMMU_HWPT_INVALIDATE';
+            push({ severity: 'warning', code: SimulationCodes.StaleIotlb, message: `stale IOTLB: ${why ?? 'a stale IOTLB entry was used'}${context(step)}`, loc: step.loc });
         }
     });
     if (run.truncated) {

@@ -44,6 +44,10 @@ export const IommuCodes = {
     NotADevice: 'not-a-device',
     MmapSizeUnknown: 'mmap-size-unknown',
     ForkedProcessExists: 'forked-process-exists',
+    // guest-map / guest-unmap
+    NotANestedHwpt: 'not-a-nested-hwpt',
+    GuestMapPermissions: 'guest-map-permissions',
+    GuestMapMisaligned: 'guest-map-misaligned',
 } as const;
 
 /** A diagnostic code of the language. */

@@ -12,7 +12,7 @@ import {
 import { didYouMean } from '../closest-names.js';
 import {
     isArrayLiteral, isDmaStatement, isIoctlStatement, isKernelConstant, isStructLiteral,
-    type CallStatement, type CapsStatement, type Expectation, type ProcessBlock, type IoctlStatement, type NameRef, type Procedure, type Scenario,
+    type ArrayLiteral, type CallStatement, type CapsStatement, type Expectation, type ProcessBlock, type IoctlStatement, type NameRef, type Procedure, type Scenario,
     type Statement,
 } from '../generated/ast.js';
 import { outValuesOf } from '../uapi/out-values.js';
@@ -150,7 +150,12 @@ export class ScenarioValidator {
         if (!isArrayLiteral(value)) {
             return;
         }
-        const array = findField(ioctl, field)?.array;
+        const def = findField(ioctl, field);
+        const array = def?.array;
+        if (!array && def?.pointee) {
+            this.checkPointee(ioctl, field, Object.values(def.pointee.structs), value, accept);
+            return;
+        }
         if (!array) {
             this.error(accept, IommuCodes.UnexpectedArgument, `field '${field}' of ${ioctl.name} is not an array`, value.$container, 'field');
             return;
@@ -169,6 +174,29 @@ export class ScenarioValidator {
                     this.error(accept, IommuCodes.UnknownField,
                         `unknown field '${member.field}' of the elements of '${field}'${didYouMean(member.field, elementFields)}`,
                         member, 'field');
+                }
+            }
+        }
+    }
+
+    /**
+     * A pointer to one type-specific struct (`data_uptr: [ { pgtbl_addr: ..., addr_width: 48 } ]`
+     * of IOMMU_HWPT_ALLOC, the struct `data_type` selects): one struct, with that struct's fields.
+     */
+    protected checkPointee(ioctl: IoctlDef, field: string, structs: ReadonlyArray<{ readonly fields: ReadonlyArray<{ readonly name: string }> }>, value: ArrayLiteral, accept: ValidationAcceptor): void {
+        if (value.items.length > 1) {
+            this.error(accept, IommuCodes.UnexpectedArgument, `'${field}' of ${ioctl.name} points at one struct: write [ { ... } ]`, value.items[1]!);
+        }
+        const names = [...new Set(structs.flatMap(s => s.fields.map(f => f.name)))];
+        for (const item of value.items) {
+            if (!isStructLiteral(item)) {
+                this.error(accept, IommuCodes.UnexpectedArgument, `'${field}' of ${ioctl.name} points at a struct: write [ { ${names.slice(0, 3).map(f => `${f}: ...`).join(', ')} } ]`, item);
+                continue;
+            }
+            for (const member of item.fields) {
+                if (!names.includes(member.field)) {
+                    this.error(accept, IommuCodes.UnknownField,
+                        `unknown field '${member.field}' of what '${field}' points at${didYouMean(member.field, names)}`, member, 'field');
                 }
             }
         }

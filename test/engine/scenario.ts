@@ -13,6 +13,7 @@ import type { MachineSpec } from '../../engine/machine/spec.js';
 import { runScenario, type ScenarioRun } from '../../engine/runner.js';
 import type { ArgValue, Expectation, Expr, PathExpr, ProcessSpec, ScenarioProgram, Step, StepOp, StepResult } from '../../engine/step.js';
 import { parseErrno } from '../../engine/errno.js';
+import type { KernelState } from '../../engine/state.js';
 import { expect } from 'vitest';
 
 export const n = (value: bigint | number): Expr => ({ kind: 'int', value: BigInt(value) });
@@ -132,6 +133,9 @@ export class ProcessBuilder {
     svaBind(device: string, bind?: string, e: ExpectSpec = {}): number {
         return this.add({ op: 'sva-bind', device }, { ...e, bind });
     }
+    svaUnbind(device: string, e: ExpectSpec = {}): number {
+        return this.add({ op: 'sva-unbind', device }, e);
+    }
     dma(device: string, dir: 'read' | 'write', iova: bigint | Expr, length: bigint, e: ExpectSpec = {}, pasid?: bigint | Expr): number {
         return this.add({ op: 'dma', device, dir, iova: toExpr(iova), length: n(length), pasid: pasid === undefined ? undefined : toExpr(pasid) }, e);
     }
@@ -167,4 +171,27 @@ export function expectAllMatched(run: ScenarioRun): void {
         .filter((r) => !r.expectation?.matched)
         .map((r) => `step ${r.step} ${r.process} ${r.op}: ${r.expectation?.message}`);
     expect(bad).toEqual([]);
+}
+
+/** The kernel state after the last tick (or after boot, if nothing ran). */
+export function finalKernel(run: ScenarioRun): KernelState {
+    return run.ticks.length > 0 ? run.ticks[run.ticks.length - 1]!.state.kernel : run.initial.kernel;
+}
+
+/** The kernel state right after step `index` last ran. */
+export function kernelAfter(run: ScenarioRun, index: number): KernelState {
+    const t = [...run.ticks].reverse().find((x) => x.step === index);
+    if (!t) {
+        throw new Error(`step ${index} never ran`);
+    }
+    return t.state.kernel;
+}
+
+/** A step's out-value, which must be present. */
+export function valueOf(run: ScenarioRun, index: number, field: string): bigint {
+    const v = run.results[index]!.values[field];
+    if (!v) {
+        throw new Error(`step ${index} (${run.results[index]!.op}) reports no ${field}: ${JSON.stringify(Object.keys(run.results[index]!.values))}`);
+    }
+    return v.value;
 }

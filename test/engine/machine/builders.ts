@@ -8,7 +8,7 @@
 
 import type { SourceLocation } from '../../../engine/location.js';
 import type {
-    AcsFlag, Bdf, IommuKind, IommuSpec, MachineSpec, PciNodeSpec, PciSegmentSpec, PlatformDeviceSpec,
+    AcsFlag, Bdf, EndpointSpec, IommuKind, IommuSpec, MachineSpec, PciNodeSpec, PciSegmentSpec, PlatformDeviceSpec,
 } from '../../../engine/machine/spec.js';
 import { parseBdf } from '../../../engine/machine/spec.js';
 import type { AcsLookup } from '../../../engine/machine/acs.js';
@@ -39,6 +39,10 @@ export interface EndpointAttrs extends FnAttrs {
     readonly noSnoop?: boolean;
     /** `dma-alias` addresses, short (`02:00.0`) or full form. */
     readonly dmaAlias?: readonly string[];
+    /** `reset flr pm bus`: the reset methods VFIO reports. */
+    readonly resets?: EndpointSpec['resets'];
+    /** An RMRR the firmware requires a 1:1 mapping for (`iommu_device_set_domain` refuses blocking). */
+    readonly requireDirect?: boolean;
 }
 
 export interface BridgeAttrs extends FnAttrs {
@@ -87,6 +91,8 @@ export function ep(bdf: string, name?: string, attrs: EndpointAttrs = {}): NodeB
         pri: attrs.pri,
         noSnoop: attrs.noSnoop,
         dmaAliases: attrs.dmaAlias?.map((a) => bdfOf(a, segment)),
+        resets: attrs.resets,
+        requireDirect: attrs.requireDirect,
     });
 }
 

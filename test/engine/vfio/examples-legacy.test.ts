@@ -5,7 +5,8 @@
 import { describe, expect, test } from 'vitest';
 import type { IommuSpec, MachineSpec } from '../../../engine/machine/spec.js';
 import { ep, pci, rp } from '../machine/builders.js';
-import { G, M, K, dev, expectAllMatched, expectStep, scenario, v, vfioGroup } from '../scenario.js';
+import { G, M, K, dev, expectAllMatched, expectStep, finalKernel, scenario, v, vfioGroup } from '../scenario.js';
+import { workstation } from '../machines.js';
 
 const VIABLE = 1n;
 const TYPE1v2 = 3n;
@@ -130,5 +131,46 @@ describe('example 04: type1 refuses an IOMMU that cannot isolate MSIs', () => {
         expectStep(run, split, 'EINVAL', /never splits/);
         expectStep(run, msi, 'EINVAL', /MSI window/);
         expect(run.results[dma]!.dma?.segments.length).toBe(1);
+    });
+});
+
+/** The contract's own example: language.md, machine `workstation`, scenario `assign_nic`. */
+describe('language.md: assign_nic on the workstation', () => {
+    test('the derived groups the scenario relies on', () => {
+        const k = finalKernel(scenario(workstation()).run());
+        const ids = (n: string) => k.devices.get(n)!.group;
+        expect([ids('igpu'), ids('rp0'), ids('nic0'), ids('sound0')]).toEqual([0, 1, 2, 3]);
+        expect(k.groups.get(2)!.devices).toEqual(['rp1', 'nic0', 'nic1']);
+        expect(k.groups.get(3)!.devices).toEqual(['legacy', 'sound0']);
+    });
+
+    test('every expectation it states holds, and the intruder gets EBUSY', () => {
+        const s = scenario(workstation());
+        const qemu = s.process('qemu');
+        qemu.unbind('nic0');
+        qemu.unbind('nic1');
+        qemu.bind('nic0', 'vfio-pci');
+        qemu.bind('nic1', 'vfio-pci');
+        qemu.open({ kind: 'literal', path: '/dev/vfio/vfio' }, 'container');
+        const group = qemu.open(vfioGroup('nic0'), 'group');
+        const status = qemu.ioctl('VFIO_GROUP_GET_STATUS', v('group'), {}, { expect: 'ok', fields: { flags: VIABLE } });
+        qemu.ioctl('VFIO_GROUP_SET_CONTAINER', v('group'), { positional: v('container') });
+        qemu.ioctl('VFIO_SET_IOMMU', v('container'), { positional: TYPE1v2 });
+        qemu.mmap(1n * G, 'ram');
+        qemu.ioctl('VFIO_IOMMU_MAP_DMA', v('container'), { vaddr: v('ram'), iova: 0, size: 1n * G, flags: READ | WRITE });
+        const devFd = qemu.ioctl('VFIO_GROUP_GET_DEVICE_FD', v('group'), { positional: dev('nic0') }, { bind: 'dev' });
+        const ok = qemu.dma('nic0', 'write', 0x1000n, 64n);
+        const beyond = qemu.dma('nic0', 'read', 0x4000_0000n, 8n, { expect: 'fault' });
+        const intruder = s.process('intruder').open(vfioGroup('nic0'), 'g', { expect: 'EBUSY' });
+        const run = s.run();
+        expectAllMatched(run);
+        expect(run.results[group]!.values.fd?.display).toMatch(/→ \/dev\/vfio\/2$/);
+        expect(run.results[status]!.values.flags?.value).toBe(VIABLE);
+        expect(run.results[devFd]!.values.fd?.value).toBeGreaterThan(0n);
+        expect(run.results[ok]!.dma?.segments[0]?.pageSize).toBe(4n * K);
+        const f = expectStep(run, beyond, 'fault', /IOVA 0x40000000 is not mapped in paging domain/);
+        expect(f.dma?.fault?.reason).toBe('not-present');
+        const r = expectStep(run, intruder, 'EBUSY', /\/dev\/vfio\/2 is already open \(by qemu\): a group is opened by one owner at a time/);
+        expect(r.source?.file).toBe('drivers/vfio/group.c');
     });
 });
