@@ -390,6 +390,8 @@ export interface Type1Domain {
 /** `struct vfio_iommu` of vfio_iommu_type1.c. */
 export interface VfioIommuType1 {
     readonly v2: boolean;
+    /** Opened as VFIO_TYPE1_NESTING_IOMMU (before 6.13): domains must enable nesting. */
+    readonly nesting?: boolean;
     domains: Type1Domain[];
     /** Emulated (mdev) groups: recorded, no domain. */
     emulatedGroups: number[];

@@ -26,7 +26,10 @@ export function editDistance(a: string, b: string): number {
  * the name (at most 4; case-insensitive), or containing it / contained in it, and no more than one
  * edit worse than the best of them; ties keep the candidates' order.
  */
-export function closestNames(name: string, candidates: Iterable<string>, max = 3): string[] {
+export function closestNames(name: string | undefined, candidates: Iterable<string>, max = 3): string[] {
+    if (!name) {
+        return [];
+    }
     const wanted = name.toLowerCase();
     const limit = Math.min(4, Math.max(1, Math.floor(wanted.length / 3)));
     const scored: Array<{ name: string; score: number; order: number }> = [];
@@ -56,7 +59,7 @@ export function formatAlternatives(names: readonly string[]): string {
 }
 
 /** `; did you mean 'nic0' or 'nic1'?`, or the empty string when nothing is close. */
-export function didYouMean(name: string, candidates: Iterable<string>, max = 3): string {
+export function didYouMean(name: string | undefined, candidates: Iterable<string>, max = 3): string {
     const close = closestNames(name, candidates, max);
     return close.length === 0 ? '' : `; did you mean ${formatAlternatives(close)}?`;
 }

@@ -12,11 +12,8 @@ export interface IommuSettings {
 }
 
 /** `initializationOptions` of the language server's `initialize` request. */
-export interface IommuInitializationOptions {
-    /** The Linux version of machines that do not say `kernel X.Y`; null: the newest supported. */
-    readonly kernelDefault: string | null;
-    readonly inlayHints: boolean;
-}
+export type { IommuInitializationOptions } from '../../language/protocol/messages.js';
+import type { IommuInitializationOptions } from '../../language/protocol/messages.js';
 
 /** Reads one setting, as `vscode.WorkspaceConfiguration.get` does. */
 export type SettingReader = <T>(key: string, fallback: T) => T;

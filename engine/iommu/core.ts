@@ -9,6 +9,7 @@ import { fail } from '../errno.js';
 import { driverInfo } from '../machine/drivers.js';
 import type { Device, DmaOwner, IommuDomain, IommuGroup, KernelState } from '../state.js';
 import { describeDomain, domainAllocPaging, domainAllocSpecial, domainIncompatibility, getDomain } from './domain.js';
+import { nestedIotlbInvalidate } from './dma-nested.js';
 
 const IOMMU_C = 'drivers/iommu/iommu.c';
 
@@ -135,6 +136,11 @@ function setGroupDomain(k: KernelState, group: IommuGroup, domainId: number, src
                 fail('EINVAL', `${dev.devName} (${dev.name}) cannot use ${describeDomain(domain)}: ${why}`, src);
             }
         }
+    }
+    if (domain.type === 'nested' && group.domain !== domainId) {
+        // Attaching assigns the domain's cache tags afresh (`cache_tag_assign_domain`): a
+        // re-attached nested domain starts with no stale IOTLB entries.
+        nestedIotlbInvalidate(k, [domainId], 'all');
     }
     group.domain = domainId;
 }

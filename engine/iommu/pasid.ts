@@ -10,6 +10,7 @@ import { fail } from '../errno.js';
 import type { Device, IommuDomain, IommuGroup, KernelState, PasidAttachment, PasidEntry } from '../state.js';
 import { getDevice, getGroup } from './core.js';
 import { describeDomain, domainIncompatibility, getDomain } from './domain.js';
+import { nestedIotlbInvalidate } from './dma-nested.js';
 
 const IOMMU_C = 'drivers/iommu/iommu.c';
 /** `IOMMU_NO_PASID`: requests without a PASID use the RID's domain. */
@@ -134,6 +135,9 @@ export function iommu_attach_device_pasid(k: KernelState, domainId: number, dev:
         fail('EBUSY', `PASID ${pasid} of group ${group.id} (requester ID of ${who(dev)}) is already attached, by ${by}: PASIDs are a per-RID namespace`, src);
     }
     checkDriverSetDevPasid(k, domain, group, src);
+    if (domain.type === 'nested') {
+        nestedIotlbInvalidate(k, [domainId], 'all');
+    }
     group.pasid_array.set(pasid, { domain: domainId, by });
     program(k, group, pasid, pasidEntryFor(domain));
 }

@@ -4,7 +4,7 @@
  * every device it binds, and the IOMMU walks the process's own page table for that PASID.
  */
 
-import { fail } from '../errno.js';
+import { KernelError, fail } from '../errno.js';
 import type { Device, KernelState, Process } from '../state.js';
 import { driverInfo } from '../machine/drivers.js';
 import { getGroup } from './core.js';
@@ -30,8 +30,12 @@ function allocGlobalPasid(k: KernelState, dev: Device, holder: string): number |
     return undefined;
 }
 
-/** `iommu_sva_bind_device(dev, current->mm)`, called by the device's kernel driver. Returns the PASID. */
-export function iommu_sva_bind_device(k: KernelState, proc: Process, name: string): number {
+/**
+ * `iommu_sva_bind_device(dev, current->mm)`, called by the device's kernel driver. Returns the
+ * PASID; or, when the bind fails after giving the mm its PASID (which the mm keeps for life, as
+ * `iommu_alloc_mm_data` commits it), the error to report with that change kept.
+ */
+export function iommu_sva_bind_device(k: KernelState, proc: Process, name: string): number | KernelError {
     const dev = k.devices.get(name);
     if (!dev) {
         fail('ENODEV', `no device ${name} exists (yet)`, `${SVA_C}:iommu_sva_bind_device`);
@@ -55,8 +59,21 @@ export function iommu_sva_bind_device(k: KernelState, proc: Process, name: strin
             fail('ENOSPC', dev.maxPasids === 0 ? `${who} has no PASID support: no global PASID can be allocated for it` : `the global PASID space of ${who} (${dev.maxPasids}) is exhausted`, `${SVA_C}:iommu_alloc_mm_data`);
         }
         proc.mm.pasid = pasid;
+        try {
+            return bindWithPasid(k, proc, dev, pasid, who);
+        } catch (e) {
+            if (e instanceof KernelError) {
+                return e;
+            }
+            throw e;
+        }
     }
-    const group = getGroup(k, dev.group);
+    return bindWithPasid(k, proc, dev, pasid, who);
+}
+
+/** The rest of the bind, once the mm has its PASID: share an existing bond, or attach an SVA domain. */
+function bindWithPasid(k: KernelState, proc: Process, dev: Device, pasid: number, who: string): number {
+    const group = getGroup(k, dev.group!);
     const existing = k.svaBonds.get(bondKey(dev.name, proc.name));
     const slot = group.pasid_array.get(pasid);
     if (existing) {

@@ -162,7 +162,8 @@ export function iopt_pages_pin(k: KernelState, pages: IoptPages, first: bigint, 
             if (!proc || proc.exited) {
                 fail('EFAULT', `${who}: ${pages.process}, whose memory it maps, has exited: its pages cannot be pinned`, `${PAGES_C}:pfn_reader_user_pin`);
             }
-            pinUserRange(proc.mm, pages.source.uptr + r.first * page, (r.last - r.first + 1n) * page, pages.writable, who);
+            // Passing `k` lets a pin in a forked child break copy-on-write sharing, as gup_must_unshare does.
+            pinUserRange(proc.mm, pages.source.uptr + r.first * page, (r.last - r.first + 1n) * page, pages.writable, who, k);
             added.push({ first: r.first, last: r.last, vmas: proc.mm.vmas });
         } else {
             const memfd = memfdOf(k, pages, who);

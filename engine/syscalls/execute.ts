@@ -254,6 +254,10 @@ function run(k: KernelState, proc: Process, op: EvaluatedOp): OpOutcome {
             return ok();
         case 'sva-bind': {
             const pasid = iommu_sva_bind_device(k, proc, op.device);
+            if (pasid instanceof KernelError) {
+                // The bind failed after the mm got its PASID, which it keeps: report, and commit.
+                return { outcome: 'errno', errno: pasid.errno, reason: pasid.reason, source: pasid.source, values: {}, main: -1n };
+            }
             return ok({ pasid: { value: BigInt(pasid) } }, BigInt(pasid));
         }
         case 'sva-unbind':

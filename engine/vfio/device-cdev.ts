@@ -14,7 +14,7 @@ import type { IoctlCall, IoctlOut } from '../syscalls/ioctl-call.js';
 import { knownBits } from '../syscalls/ioctl.js';
 import type { KernelState, OpenFile, Process, VfioDevice } from '../state.js';
 import { getVfioGroup } from './vfio-main.js';
-import { validateVfToken } from './vfio-pci.js';
+import { validateVfToken, vfio_pci_vf_token_user_add } from './vfio-pci.js';
 import {
     vfioHasPasidOps, vfio_iommufd_attach_ioas, vfio_iommufd_bind, vfio_iommufd_detach_ioas, vfio_iommufd_pasid_attach_ioas,
     vfio_iommufd_pasid_detach_ioas, vfio_iommufd_unbind,
@@ -38,6 +38,11 @@ export function vfio_device_cdev_open(k: KernelState, proc: Process, vdev: VfioD
     void proc;
     if (!kernelAtLeast(k.config.version, 6, 6)) {
         fail('ENOENT', `${path} does not exist in Linux ${formatKernelVersion(k.config.version)}: VFIO device cdevs appeared in 6.6`, 'fs/namei.c:path_openat');
+    }
+    const group = vdev.group >= 0 ? k.vfio.groups.get(vdev.group) : undefined;
+    if (group?.type === 'noiommu') {
+        // vfio_device_add: noiommu devices get no cdev node at all.
+        fail('ENOENT', `${path} does not exist: noiommu devices have no VFIO cdev`, 'drivers/vfio/vfio.h:vfio_device_add');
     }
     const file = allocFile(k, 'vfio-device', path, vdev.device, 'cdev');
     vdev.files++;
@@ -118,6 +123,8 @@ function bindIommufd(k: KernelState, proc: Process, file: OpenFile, vdev: VfioDe
     const ctx = ifile.object as number;
     vdev.open_count++;
     const devid = vfio_iommufd_bind(k, vdev, ctx);
+    // vfio_pci_core_finish_enable: an open VF counts as a user of its PF's VF token.
+    vfio_pci_vf_token_user_add(k, vdev, 1);
     vdev.cdevBind = { ctx, devid, file: file.id };
     if (group) {
         group.cdev_device_open_cnt++;
@@ -215,6 +222,7 @@ export function vfioCdevRelease(k: KernelState, file: OpenFile, vdev: VfioDevice
     }
     vdev.cdevBind = undefined;
     vdev.open_count--;
+    vfio_pci_vf_token_user_add(k, vdev, -1);
     vfio_iommufd_unbind(k, vdev, bind.ctx, bind.devid);
     if (vdev.group >= 0) {
         const group = k.vfio.groups.get(vdev.group);

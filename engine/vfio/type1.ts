@@ -80,6 +80,7 @@ export function type1Open(k: KernelState, arg: bigint): VfioIommuType1 {
     }
     return {
         v2: arg !== VFIO_TYPE1_IOMMU,
+        nesting: arg === VFIO_TYPE1_NESTING_IOMMU,
         domains: [],
         emulatedGroups: [],
         iovaList: [],
@@ -184,6 +185,14 @@ export function type1AttachGroup(k: KernelState, container: VfioContainer, group
     const iommuGroup = getGroup(k, gid);
     const first = getDevice(k, iommuGroup.devices[0]!);
     const domain = domainAllocPaging(k, first, {}, `type1 container ${container.id}`);
+    if (iommu.nesting) {
+        // iommu_enable_nesting: only the SMMUv3 driver had `enable_nesting` (removed in 6.13).
+        const unit = k.iommus.get(domain.iommu)!;
+        if (unit.kind !== 'arm-smmu-v3' || !unit.nesting) {
+            k.domains.delete(domain.id);
+            fail('EINVAL', `VFIO_TYPE1_NESTING_IOMMU: ${unit.name} (${unit.kind}) cannot enable nesting on a type1 domain (no enable_nesting op)`, 'drivers/iommu/iommu.c:iommu_enable_nesting');
+        }
+    }
     iommu_attach_group(k, domain.id, gid);
     const fail2 = (errno: 'EINVAL' | 'EPERM', reason: string): never => {
         iommu_detach_group(k, gid);

@@ -124,6 +124,7 @@ export const EXCEPTION_FILTERS = [
     { filter: 'expect', label: 'Unmet expectation', default: false, description: 'A statement\'s result differs from its `expect` (including calls that succeed where a failure was expected)' },
 ] as const;
 
+/** The id of an exception filter (`errno`, `fault`, `blocked`, `expect`). */
 export type ExceptionFilterId = (typeof EXCEPTION_FILTERS)[number]['filter'];
 
 /** The filters switched on, and the errno names the `errno` filter is limited to (empty: all). */

@@ -40,6 +40,7 @@ const CONSOLE_NAMES = new Set([...CONDITION_VARIABLES.map((v) => v.name), 'true'
 /** A console error the user should see as is. */
 export class ConsoleError extends Error {}
 
+/** What `help` prints: the commands, then the condition language's functions and variables. */
 export const CONSOLE_HELP = [
     'Commands (evaluated at the current stop, for the selected thread):',
     '  translate DEV IOVA [pasid P] [write]   where the device\'s access lands (PA, page size) or why it faults',

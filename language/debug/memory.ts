@@ -23,6 +23,7 @@ export type MemorySpace =
     | { readonly kind: 'proc'; readonly process: string }
     | { readonly kind: 'phys' };
 
+/** A parsed memory reference: a space and the address its offset 0 stands for. */
 export interface MemoryReference {
     readonly space: MemorySpace;
     /** Address that offset 0 of the reference stands for. */

@@ -98,7 +98,12 @@ export async function loadProgram(path: string): Promise<LoadedProgram> {
             .filter((d) => d.severity === 'error')
             .map((d) => ({ message: d.message, loc: locationOf(d.node) }));
         if (!lowered.program && errors.length === 0) {
-            errors.push({ message: `the machine '${node.machine.$refText}' of scenario ${node.name} does not resolve`, loc: locationOf(node) });
+            errors.push({
+                message: node.machine?.ref
+                    ? `scenario ${node.name} could not be lowered (its text or its machine's has syntax errors)`
+                    : `the machine '${node.machine?.$refText ?? ''}' of scenario ${node.name} does not resolve`,
+                loc: locationOf(node),
+            });
         }
         return { name: node.name, program: errors.length === 0 ? lowered.program : undefined, problems: errors, loc: locationOf(node) };
     });

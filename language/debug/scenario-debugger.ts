@@ -17,6 +17,7 @@ import { bindingValues } from './process-view.js';
 import type { ScenarioTimeline, StepKind, ThreadInfo } from './timeline.js';
 import { describeWatch, mappingChanged } from './watch.js';
 
+/** Why the debugger stopped, as DAP's `stopped` event names it. */
 export type StopReason = 'entry' | 'step' | 'breakpoint' | 'exception' | 'data breakpoint' | 'pause';
 
 /** Why a statement counts as an exception, for `exceptionInfo`. */
@@ -45,6 +46,7 @@ export interface Stop {
     readonly exception?: ExceptionStop;
 }
 
+/** Where a run or step ended: at a stop, or past the end of the scenario. */
 export type RunOutcome =
     | { readonly kind: 'stopped'; readonly stop: Stop }
     /** Forward past the last tick: the scenario is over. */
@@ -53,6 +55,7 @@ export type RunOutcome =
 /** How many stop points a scan checks between two yields to the event loop. */
 const CHUNK = 512;
 
+/** The cursor of a stop point: "after tick c - 1" (2c - 1) and "before tick c" (2c) share cursor c. */
 export function cursorOf(point: number): number {
     return (point + 1) >> 1;
 }

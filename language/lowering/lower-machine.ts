@@ -185,7 +185,7 @@ function lowerPlatform(device: PlatformDevice): PlatformDeviceSpec {
 function lowerMachineMdev(mdev: MachineMdev): MdevSpec {
     return compact<MdevSpec>({
         name: mdev.name,
-        parent: mdev.parent.$refText,
+        parent: mdev.parent?.$refText ?? '',
         kind: mdev.kind,
         loc: locationOf(mdev),
     });

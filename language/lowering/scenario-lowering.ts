@@ -8,6 +8,7 @@ import type { MachineSpec } from '../../engine/machine/spec.js';
 import { isScenario, type IommuFile, type Machine, type Scenario } from '../generated/ast.js';
 import type { IommuServices } from '../iommu-module.js';
 import { lowerMachine } from './lower-machine.js';
+import { hasSyntaxErrors } from './syntax-errors.js';
 import { lowerScenario, type ScenarioLoweringResult } from './lower-scenario.js';
 
 /** Lowers machines and scenarios, cached until the workspace changes. */
@@ -30,10 +31,22 @@ export class ScenarioLowering {
         return spec;
     }
 
-    /** The scenario's program and lowering diagnostics. */
+    /** Whether a machine can be lowered: it parsed without syntax errors. */
+    machineUsable(machine: Machine): boolean {
+        return !hasSyntaxErrors(machine);
+    }
+
+    /**
+     * The scenario's program and lowering diagnostics. A scenario (or its machine) with syntax
+     * errors is not lowered: its nodes are the parser's partial recovery, and the parser has
+     * already said what is wrong.
+     */
     scenario(scenario: Scenario): ScenarioLoweringResult {
         return this.scenarios.get(scenario, () => {
-            const machine = scenario.machine.ref;
+            const machine = scenario.machine?.ref;
+            if (hasSyntaxErrors(scenario) || (machine && !this.machineUsable(machine))) {
+                return { program: undefined, diagnostics: [] };
+            }
             return lowerScenario(scenario, machine ? { machine: this.machine(machine) } : {});
         });
     }

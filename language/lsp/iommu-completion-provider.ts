@@ -315,7 +315,8 @@ export class IommuCompletionProvider extends DefaultCompletionProvider {
 
     /** Keywords that only start statements: reaching one while scanning back ends the call. */
     protected startsStatement(image: string): boolean {
-        return ['let', 'open', 'bind', 'unbind', 'dma', 'mmap', 'memfd', 'exit', 'fork', 'send', 'for', 'repeat', 'process', 'procedure'].includes(image);
+        return ['let', 'open', 'bind', 'unbind', 'dma', 'mmap', 'memfd', 'exit', 'fork', 'send', 'for', 'repeat', 'process', 'procedure',
+            'guest-map', 'guest-unmap'].includes(image);
     }
 
     /** Items for a position in a call or an expectation. */

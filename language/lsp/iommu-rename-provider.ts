@@ -4,10 +4,11 @@
  * and the `send ... to` naming it). A name the language would not read back as the same kind of
  * name is refused with an error the editor shows: not an identifier, a keyword, a name that
  * would collide in the same machine or scope, or something with no text of its own (a virtual
- * function `pf.vfN`, a kernel constant).
+ * function `pf.vfN`, a kernel constant). Keywords come from the grammar: a variable may be named
+ * by one of the keywords the `Name` rule admits (`id`, `iova`...), a device may not.
  */
 
-import { AstUtils, CstUtils, GrammarUtils, type AstNode, type LangiumDocument, type NameProvider, type References } from 'langium';
+import { AstUtils, CstUtils, GrammarAST, GrammarUtils, type AstNode, type LangiumDocument, type NameProvider, type References } from 'langium';
 import { DefaultRenameProvider } from 'langium/lsp';
 import {
     ErrorCodes, ResponseError, TextEdit, type CancellationToken, type Range, type RenameParams, type TextDocumentPositionParams,
@@ -24,28 +25,26 @@ import { processDeclarations } from '../scoping/processes.js';
 /** Identifiers as the grammar's `ID` terminal reads them (without the `.` of VF names). */
 const IDENTIFIER = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
-/** Words that are keywords wherever a name stands alone (the grammar's `Name` admits a few others). */
-const RESERVED = new Set([
-    'machine', 'scenario', 'process', 'procedure', 'on', 'let', 'open', 'close', 'mmap', 'munmap', 'memfd', 'bind',
-    'unbind', 'sriov', 'mdev', 'sva-bind', 'sva-unbind', 'dma', 'call', 'exit', 'fork', 'send', 'to', 'as', 'for', 'in',
-    'repeat', 'caps', 'expect', 'ok', 'fault', 'has', 'read', 'write', 'vfio-group', 'vfio-device', 'endpoint',
-    'root-port', 'switch', 'downstream', 'pci-bridge', 'platform', 'pci', 'acs', 'conventional', 'ats', 'pri',
-    'no-snoop', 'dma-alias', 'require-direct', 'emulated', 'iommu-backed', 'address-width', 'page-sizes',
-    'pasid-width', 'page-size', 'cmdline', 'id', 'pasid', 'iommu', 'len', 'offset', 'parent', 'driver', 'class',
-    'memory', 'mode', 'kernel', 'reset', 'features', 'numvfs', 'hugepage', 'uid', 'memlock',
-]);
-
 /** Renames names the language declares, refusing names it would not accept. */
 export class IommuRenameProvider extends DefaultRenameProvider {
     protected override readonly references: References;
     protected override readonly nameProvider: NameProvider;
     protected readonly machineDevices: MachineDevices;
+    /** Every keyword of the grammar that is a word: the lexer never reads one as an `ID`. */
+    protected readonly keywords: ReadonlySet<string>;
+    /** The keywords the grammar's `Name` rule accepts as names (`id`, `pasid`, `iova`...). */
+    protected readonly nameKeywords: ReadonlySet<string>;
 
     constructor(services: IommuServices) {
         super(services);
         this.references = services.references.References;
         this.nameProvider = services.references.NameProvider;
         this.machineDevices = services.references.MachineDevices;
+        const grammar = services.Grammar;
+        const words = (node: AstNode) => AstUtils.streamAllContents(node).filter(GrammarAST.isKeyword).map(k => k.value).filter(v => /^[a-z]/i.test(v));
+        this.keywords = new Set(words(grammar));
+        const nameRule = grammar.rules.find(r => r.name === 'Name');
+        this.nameKeywords = new Set(nameRule ? words(nameRule) : []);
     }
 
     override async rename(document: LangiumDocument, params: RenameParams, cancelToken?: CancellationToken): Promise<WorkspaceEdit | undefined> {
@@ -99,7 +98,7 @@ export class IommuRenameProvider extends DefaultRenameProvider {
         if (!IDENTIFIER.test(name)) {
             return `'${name}' is not a valid name: use letters, digits and '_', starting with a letter or '_'`;
         }
-        if (RESERVED.has(name)) {
+        if (this.keywords.has(name) && !(this.nameKeywords.has(name) && this.isNameRuleName(target))) {
             return `'${name}' is a keyword of the language`;
         }
         const current = this.nameProvider.getName(target);
@@ -126,6 +125,12 @@ export class IommuRenameProvider extends DefaultRenameProvider {
             return `a process '${name}' already exists in this scenario`;
         }
         return undefined;
+    }
+
+    /** Whether the declaration's name is read by the grammar's `Name` rule (which admits some keywords). */
+    protected isNameRuleName(target: AstNode): boolean {
+        const source = this.nameProvider.getNameNode(target)?.grammarSource;
+        return GrammarAST.isRuleCall(source) && source.rule.ref?.name === 'Name';
     }
 
     /** Every block, fork and `send ... to` naming the process. */

@@ -24,7 +24,7 @@ import { AbstractSemanticTokenProvider, type SemanticTokenAcceptor } from 'langi
 import { SemanticTokenModifiers, SemanticTokenTypes } from 'vscode-languageserver';
 import {
     isAcs, isBindStatement, isCallStatement, isCapsStatement, isDownstreamPort, isEndpoint, isExpectField, isExpectation,
-    isFieldValue, isForStatement, isForkStatement, isIoctlArg, isIoctlStatement, isIommuUnit, isKernelConstant,
+    isFieldValue, isForStatement, isForkStatement, isGuestMapStatement, isIoctlArg, isIoctlStatement, isIommuUnit, isKernelConstant,
     isLiteralPath, isMachine, isMachineMdev, isMdevStatement, isNameRef, isNumberLiteral, isParameter, isPciBridge,
     isPciSegment, isPciSwitch, isPlatformDevice, isProcedure, isProcessBlock, isRootPort, isScenario, isSendStatement,
     isStringLiteral,
@@ -120,6 +120,8 @@ export class IommuSemanticTokenProvider extends AbstractSemanticTokenProvider {
             accept({ node, property: 'name', type: SemanticTokenTypes.variable, modifier: DECLARATION });
         } else if (isCallStatement(node)) {
             accept({ node, property: 'procedure', type: SemanticTokenTypes.function });
+        } else if (isGuestMapStatement(node)) {
+            node.permissions.forEach((_, index) => accept({ node, property: 'permissions', index, type: SemanticTokenTypes.keyword }));
         }
         const device = (node as { device?: unknown }).device;
         if (isReference(device)) {

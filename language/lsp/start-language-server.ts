@@ -10,11 +10,18 @@ import { ProposedFeatures, createConnection, type Connection } from 'vscode-lang
 import type { LangiumSharedServices } from 'langium/lsp';
 import { createIommuServices } from '../iommu-module.js';
 import { registerCustomRequests } from './custom-requests.js';
+import type { IommuInitializationOptions } from '../protocol/messages.js';
 
 export function startIommuLanguageServer(): void {
     const connection = createConnection(ProposedFeatures.all);
     const { shared, iommu } = createIommuServices({ connection, ...NodeFileSystem });
     registerCustomRequests(connection, shared, iommu);
+    shared.lsp.LanguageServer.onInitialize((params) => {
+        // The client's `iommu.kernel.default`: machines without a `kernel` line simulate that uAPI.
+        const options = params.initializationOptions as Partial<IommuInitializationOptions> | undefined;
+        const m = typeof options?.kernelDefault === 'string' ? /^(\d+)\.(\d+)$/.exec(options.kernelDefault.trim()) : null;
+        iommu.simulation.ScenarioSimulator.setDefaultKernel(m ? { major: Number(m[1]), minor: Number(m[2]) } : undefined);
+    });
     refreshInlayHints(connection, shared);
     // Everything that shows engine results waits for validation, which runs the engine.
     startLanguageServer(shared, {

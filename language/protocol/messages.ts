@@ -12,6 +12,16 @@ export interface Range {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Initialization (client → server, in `initialize`'s `initializationOptions`)
+
+/** What the VS Code client passes when it starts the server (from the `iommu.*` settings). */
+export interface IommuInitializationOptions {
+    /** The Linux version of machines that do not say `kernel X.Y` (`"6.12"`); null: the newest supported. */
+    readonly kernelDefault: string | null;
+    readonly inlayHints: boolean;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Language server requests (client → server)
 
 /** `iommu/groups`: the derived IOMMU groups of the machines of a document (after boot). */

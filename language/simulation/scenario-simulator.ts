@@ -12,6 +12,7 @@ const CancellationToken = Cancellation.CancellationToken;
 import { bootKernel, type BootResult } from '../../engine/kernel.js';
 import { runScenarioSteps, type ScenarioRun } from '../../engine/runner.js';
 import type { ScenarioProgram } from '../../engine/step.js';
+import type { KernelVersion, MachineSpec } from '../../engine/machine/spec.js';
 import type { IommuFile, Machine, Scenario } from '../generated/ast.js';
 import type { IommuServices } from '../iommu-module.js';
 import type { ScenarioLowering } from '../lowering/scenario-lowering.js';
@@ -40,13 +41,28 @@ export class ScenarioSimulator {
         this.boots = new WorkspaceCache(services.shared);
     }
 
+    /** The kernel version of machines that do not name one (the client's `iommu.kernel.default`). */
+    protected defaultKernel: KernelVersion | undefined;
+
+    /** Sets the version used for machines without a `kernel` line; undefined: the newest supported. */
+    setDefaultKernel(version: KernelVersion | undefined): void {
+        this.defaultKernel = version;
+        this.runs.clear();
+        this.boots.clear();
+    }
+
+    protected withDefaultKernel(spec: MachineSpec): MachineSpec {
+        return spec.kernel || !this.defaultKernel ? spec : { ...spec, kernel: this.defaultKernel };
+    }
+
     /** A scenario's program if it can run: lowered without errors and on a resolved machine. */
     program(scenario: Scenario): ScenarioProgram | undefined {
         const lowered = this.lowering.scenario(scenario);
         if (!lowered.program || lowered.diagnostics.some((d) => d.severity === 'error')) {
             return undefined;
         }
-        return lowered.program;
+        const machine = this.withDefaultKernel(lowered.program.machine);
+        return machine === lowered.program.machine ? lowered.program : { ...lowered.program, machine };
     }
 
     /** The finished simulation of a scenario, if validation has run it in this workspace state. */
@@ -102,7 +118,7 @@ export class ScenarioSimulator {
 
     /** The machine after boot (groups, default domains, initial drivers) and its boot diagnostics. */
     boot(machine: Machine): BootResult {
-        return this.boots.get(machine, () => bootKernel(this.lowering.machine(machine)));
+        return this.boots.get(machine, () => bootKernel(this.withDefaultKernel(this.lowering.machine(machine))));
     }
 
     protected finish(scenario: Scenario, key: string, program: ScenarioProgram, run: ScenarioRun): ScenarioSimulation {

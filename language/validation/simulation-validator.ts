@@ -14,13 +14,16 @@ import type { SourceLocation } from '../../engine/location.js';
 import type { Machine, Scenario } from '../generated/ast.js';
 import type { IommuServices } from '../iommu-module.js';
 import type { ScenarioSimulator } from '../simulation/scenario-simulator.js';
+import type { ScenarioLowering } from '../lowering/scenario-lowering.js';
 import { bootDiagnostics, runDiagnostics, type SimDiagnostic } from '../simulation/simulation-diagnostics.js';
 
 export class SimulationValidator {
     protected readonly simulator: ScenarioSimulator;
+    protected readonly lowering: ScenarioLowering;
 
     constructor(services: IommuServices) {
         this.simulator = services.simulation.ScenarioSimulator;
+        this.lowering = services.lowering.ScenarioLowering;
     }
 
     async checkScenario(scenario: Scenario, accept: ValidationAcceptor, cancelToken: CancellationToken): Promise<void> {
@@ -35,6 +38,9 @@ export class SimulationValidator {
     }
 
     checkMachine(machine: Machine, accept: ValidationAcceptor): void {
+        if (!this.lowering.machineUsable(machine)) {
+            return; // being typed: the parser's error says what is wrong
+        }
         const boot = this.simulator.boot(machine);
         const uri = machine.$document?.uri.toString();
         for (const d of bootDiagnostics(boot.diagnostics, boot.kernel)) {

@@ -91,8 +91,10 @@ describe('iommu_sva_bind_device', () => {
         expect(outcome.errno).toBe('EBUSY');
         expect(outcome.reason).toMatch(/PASID 1 of group 4 is already used by iommufd 1/);
         expect(outcome.source?.func).toBe('iommu_sva_bind_device');
-        // A failed call changes nothing: the mm got no PASID.
-        expect(kernel.processes.get('app')!.mm.pasid).toBeUndefined();
+        // iommu_alloc_mm_data committed mm->iommu_mm before the slot check: the mm keeps PASID 1
+        // (and the global allocator keeps it taken) even though the bind failed.
+        expect(kernel.processes.get('app')!.mm.pasid).toBe(1);
+        expect(kernel.globalPasids.get(1)).toBe('app');
     });
 
     test('two devices of one group bound by one process share the group\'s handle; unbinding one keeps the PASID attached', () => {

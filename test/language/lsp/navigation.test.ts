@@ -125,8 +125,10 @@ describe('rename', () => {
         await expect(rename([document], document, at, '2fast')).rejects.toThrow(/not a valid name/);
         await expect(rename([document], document, at, 'open')).rejects.toThrow(/keyword/);
         await expect(rename([document], document, at, 'my-group')).rejects.toThrow(/not a valid name/);
+        expect((await rename([document], document, at, 'id'))[document.uri.toString()]).toContain('VFIO_GROUP_GET_STATUS(id)');
         const device = SCENARIO.indexOf('nic0 {');
         await expect(rename([document], document, device, 'nic1')).rejects.toThrow(/already declared in machine 'box'/);
+        await expect(rename([document], document, device, 'id')).rejects.toThrow(/keyword/);
     });
 
     test('refuses to rename what has no name of its own in the text', async () => {
