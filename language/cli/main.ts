@@ -99,6 +99,11 @@ export async function runCli(argv: readonly string[], io: CliIo, version = '0.0.
                 startIommuLanguageServer();
                 return await new Promise<number>(() => undefined);
             }
+            case 'dap': {
+                const { runDebugAdapterStdio } = await import('../debug/index.js');
+                runDebugAdapterStdio();
+                return await new Promise<number>(() => undefined);
+            }
             default:
                 throw new CliError(args.command ? `unknown command '${args.command}'` : 'no command given');
         }

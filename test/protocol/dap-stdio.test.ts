@@ -2,7 +2,6 @@
  * DAP over stdio against the shipped artefact: `npm run build` bundles server/debug-adapter.ts,
  * and `DebugClient` spawns it with this Node, as an editor would.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +17,7 @@ let dc: DebugClient;
 beforeAll(async () => {
     // The same Node that runs the tests runs npm and the bundle.
     const env = { ...process.env, PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}` };
-    execFileSync(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['run', 'build'], { cwd: root, env, stdio: 'pipe' });
+    // The bundle is built once for the whole run by test/global-setup.ts.
     expect(existsSync(adapter)).toBe(true);
     dc = new DebugClient(process.execPath, adapter, 'iommu', { cwd: root, env });
     dc.defaultTimeout = 20_000;

@@ -2,7 +2,7 @@
  * The language server over JSON-RPC, as an editor drives it: `npm run build` bundles it, and the
  * test spawns `iommu-scenarios lsp --stdio` from the bundle and speaks LSP on its stdio.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -68,7 +68,7 @@ async function diagnosticsWhere(accept: (diagnostics: readonly Diagnostic[]) => 
 beforeAll(async () => {
     // The same Node that runs the tests runs npm and the bundle.
     const env = { ...process.env, PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}` };
-    execFileSync(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['run', 'build'], { cwd: root, env, stdio: 'pipe' });
+    // The bundle is built once for the whole run by test/global-setup.ts.
     expect(existsSync(cli)).toBe(true);
     child = spawn(process.execPath, [cli, 'lsp', '--stdio'], { cwd: root, env, stdio: ['pipe', 'pipe', 'pipe'] });
     connection = createProtocolConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
