@@ -36,6 +36,22 @@ export const COMMON_KERNEL_DRIVERS: readonly string[] = [
     'snd_hda_intel', 'xhci_hcd', 'ahci', 'idxd', 'qat_4xxx', 'virtio-pci',
 ];
 
+/**
+ * The VF driver each SR-IOV PF driver's VFs match (their modules' PCI id tables). With
+ * `sriov_drivers_autoprobe` at its default of 1, a new VF probes into it (`pci_device_can_probe`),
+ * as on any distribution kernel that ships the VF module. PF drivers not listed here leave their
+ * VFs unbound.
+ */
+const VF_DRIVERS: ReadonlyMap<string, string> = new Map([
+    ['ixgbe', 'ixgbevf'], ['igb', 'igbvf'], ['i40e', 'iavf'], ['ice', 'iavf'], ['mlx5_core', 'mlx5_core'],
+    ['bnxt_en', 'bnxt_en'], ['qat_4xxx', 'qat_4xxxvf'],
+]);
+
+/** The kernel driver that autoprobes the VFs of a PF bound to `pfDriver`, if one is known. */
+export function vfDriverOf(pfDriver: string): string | undefined {
+    return VF_DRIVERS.get(pfDriver);
+}
+
 export function driverInfo(name: string): DriverInfo {
     return BY_NAME.get(name) ?? {
         name, driverManagedDma: false, vfio: false, buses: ['pci', 'platform'],
@@ -44,7 +60,7 @@ export function driverInfo(name: string): DriverInfo {
 }
 
 export function knownDriverNames(): string[] {
-    return [...TABLE.map((d) => d.name), ...COMMON_KERNEL_DRIVERS];
+    return [...new Set([...TABLE.map((d) => d.name), ...COMMON_KERNEL_DRIVERS, ...VF_DRIVERS.values()])];
 }
 
 export function isVfioDriver(name: string | null): boolean {

@@ -13,7 +13,7 @@ import type { Device, IommuGroup, KernelState, PciDev, Process } from '../state.
 import type { MdevKind } from './spec.js';
 import { initialVfToken, vfio_pci_probe_check } from '../vfio/vfio-pci.js';
 import { vfio_register_dev, vfio_unregister_dev } from '../vfio/vfio-main.js';
-import { driverInfo } from './drivers.js';
+import { driverInfo, vfDriverOf } from './drivers.js';
 import { probeGroups, virtfnDevices } from './groups.js';
 
 const DD_C = 'drivers/base/dd.c';
@@ -182,7 +182,7 @@ function setPci(dev: Device, patch: Partial<PciDev>): void {
     (dev as { pci?: PciDev }).pci = { ...dev.pci!, ...patch };
 }
 
-/** `pci_enable_sriov` → `pci_iov_add_virtfn` for each VF: the VFs appear, are probed for groups, and (PF on vfio-pci) bound to vfio-pci. */
+/** `pci_enable_sriov` → `pci_iov_add_virtfn` for each VF: the VFs appear, are probed for groups, and are bound to vfio-pci (PF on vfio-pci) or to the PF driver's VF driver. */
 function enableSriov(k: KernelState, pf: Device, n: number): void {
     const vfs = virtfnDevices(pf.name, pf.pci!, pf.iommu, n);
     const existing = new Map([...k.devices.values()].map((d) => [d.name, { pci: d.pci, group: d.group }] as const));
@@ -204,11 +204,14 @@ function enableSriov(k: KernelState, pf: Device, n: number): void {
         addToGroup(k, dev, groups.get(vf.name));
     }
     setPci(pf, { sriovNumVfs: n });
-    // vfio_pci_bus_notifier sets driver_override on the PF's new VFs, so they probe into vfio-pci.
-    if (pf.driver && driverInfo(pf.driver).vfio === 'pci') {
+    // pci_bus_add_device → device_attach: vfio_pci_bus_notifier has set driver_override on the VFs
+    // of a vfio-pci PF, so they probe into vfio-pci; otherwise the VF driver matching the PF's
+    // (ixgbe → ixgbevf) claims them, sriov_drivers_autoprobe being 1 (pci_device_can_probe).
+    const vfDriver = pf.driver === null ? undefined : driverInfo(pf.driver).vfio === 'pci' ? pf.driver : vfDriverOf(pf.driver);
+    if (vfDriver !== undefined) {
         for (const vf of vfs) {
             try {
-                driverProbe(k, k.devices.get(vf.name)!, pf.driver);
+                driverProbe(k, k.devices.get(vf.name)!, vfDriver);
             } catch {
                 // an autoprobe failure leaves the VF unbound, as the driver core ignores it
             }

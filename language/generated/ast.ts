@@ -1257,7 +1257,7 @@ export function isSendStatement(item: unknown): item is SendStatement {
     return reflection.isInstance(item, SendStatement.$type);
 }
 
-/** `sriov DEV numvfs N`: create N virtual functions (`DEV.vf0`...). */
+/** `sriov DEV numvfs N`: create N virtual functions (`DEV.vf0`...); they probe into vfio-pci if DEV is on it, else into its VF driver (ixgbe → ixgbevf). */
 export interface SriovStatement extends langium.AstNode {
     readonly $container: ForStatement | Procedure | ProcessBlock | RepeatStatement;
     readonly $type: 'SriovStatement';

@@ -3052,7 +3052,7 @@ export const IommuScenarioGrammar = (): Grammar => loadedIommuScenarioGrammar ??
       "entry": false,
       "fragment": false,
       "parameters": [],
-      "$comment": "/** \`sriov DEV numvfs N\`: create N virtual functions (\`DEV.vf0\`...). */"
+      "$comment": "/** \`sriov DEV numvfs N\`: create N virtual functions (\`DEV.vf0\`...); they probe into vfio-pci if DEV is on it, else into its VF driver (ixgbe → ixgbevf). */"
     },
     {
       "$type": "ParserRule",

@@ -325,6 +325,7 @@ describe('SR-IOV: sriov_numvfs', () => {
         const s = scenario(m);
         const admin = s.process('admin');
         admin.sriov('pf', 2);
+        admin.unbind('pf.vf0');                 // ixgbevf claimed it when it appeared
         admin.bind('pf.vf0', 'vfio-pci');
         const open = admin.open(vfioGroup('pf.vf0'), 'group');
         const st = admin.ioctl('VFIO_GROUP_GET_STATUS', v('group'), {}, { expect: 'ok', fields: { flags: 0 } });
@@ -334,6 +335,30 @@ describe('SR-IOV: sriov_numvfs', () => {
         // pf is on ixgbe in the same group: not viable.
         expectStep(run, st, 'ok');
         expect(finalKernel(run).groups.get(0)!.devices).toEqual(['rp0', 'pf', 'pf.vf0', 'pf.vf1']);
+    });
+
+    test('the VFs of a PF on a kernel driver are claimed by its VF driver (sriov_drivers_autoprobe)', () => {
+        const m = machineOf([vtdUnit()], [pci(0, 'dmar0',
+            rp('00:01.0', 'rp0', { acs: true }, ep('01:00.0', 'pf', { driver: 'ixgbe', sriov: 2 })),
+            rp('00:02.0', 'rp1', { acs: true }, ep('02:00.0', 'gpu', { driver: 'nvidia', sriov: 2 })),
+        )]);
+        const s = scenario(m);
+        const admin = s.process('admin');
+        admin.sriov('pf', 2);
+        admin.sriov('gpu', 1);
+        const busy = admin.bind('pf.vf0', 'vfio-pci', { expect: 'EBUSY' });
+        admin.unbind('pf.vf0');
+        const ok = admin.bind('pf.vf0', 'vfio-pci');
+        const direct = admin.bind('gpu.vf0', 'vfio-pci');
+        const run = s.run();
+        expectAllMatched(run);
+        expectStep(run, busy, 'EBUSY', /0000:01:10\.0 \(pf\.vf0\) is already bound to ixgbevf: unbind it first/);
+        expectStep(run, ok, 'ok');
+        // No VF driver is known for nvidia: its VF comes up unbound and binds directly.
+        expectStep(run, direct, 'ok');
+        const k = finalKernel(run);
+        expect(k.devices.get('pf.vf1')!.driver).toBe('ixgbevf');
+        expect(k.devices.get('pf.vf0')!.driver).toBe('vfio-pci');
     });
 
     test('disabling VFs removes them and frees their group ids for the next VFs', () => {
