@@ -1,5 +1,5 @@
 /**
- * Formatting of `.iommu` files: 4 spaces of indentation per block, one space around `=`, `..` and
+ * Formatting of `.iommu` files: one editor tab size (4 by default) of spaces per block, one space around `=`, `..` and
  * binary operators, none inside a call's parentheses and before its commas (`IOCTL(fd, a: 1)`),
  * `field: value`, at most one blank line in a row, one newline at the end. Lines that continue
  * a call align with its opening parenthesis (or indent one level when it ends its line).
@@ -19,8 +19,14 @@ import type {
 } from 'vscode-languageserver';
 import { isBinaryExpr, isUnaryExpr } from '../generated/ast.js';
 
-/** Indentation of one block level. */
-const INDENT = 4;
+/** Indentation of one block level when the editor gives none (or a nonsensical one). */
+const DEFAULT_INDENT = 4;
+
+/** Spaces per block level: the editor's tab size. Continuation lines align by column, so always spaces. */
+function indentUnit(options: { readonly tabSize?: number } | undefined): number {
+    const size = options?.tabSize;
+    return typeof size === 'number' && Number.isInteger(size) && size >= 1 && size <= 16 ? size : DEFAULT_INDENT;
+}
 
 /** Keywords written directly before a `(` (`close(fd)`, `vfio-group(dev)`, `acs(sv rr)`). */
 const CALL_KEYWORDS = new Set(['close', 'munmap', 'vfio-group', 'vfio-device', 'acs']);
@@ -43,12 +49,12 @@ export class IommuFormatter implements Formatter {
         return undefined;
     }
 
-    formatDocument(document: LangiumDocument, _params: DocumentFormattingParams): TextEdit[] {
-        return this.edits(document);
+    formatDocument(document: LangiumDocument, params: DocumentFormattingParams): TextEdit[] {
+        return this.edits(document, indentUnit(params.options));
     }
 
     formatDocumentRange(document: LangiumDocument, params: DocumentRangeFormattingParams): TextEdit[] {
-        return this.edits(document).filter(edit => inLines(edit.range, params.range));
+        return this.edits(document, indentUnit(params.options)).filter(edit => inLines(edit.range, params.range));
     }
 
     formatDocumentOnType(): TextEdit[] {
@@ -56,7 +62,7 @@ export class IommuFormatter implements Formatter {
     }
 
     /** The edits that format the whole document (none when it does not parse). */
-    protected edits(document: LangiumDocument): TextEdit[] {
+    protected edits(document: LangiumDocument, unit: number): TextEdit[] {
         const { lexerErrors, parserErrors, value } = document.parseResult;
         const root = value.$cstNode;
         if (!root || lexerErrors.length > 0 || parserErrors.length > 0) {
@@ -95,7 +101,7 @@ export class IommuFormatter implements Formatter {
                 column += spaces;
             }
             if (!comment) {
-                this.track(leaf, leaves, i, text, frames, column, lineIndent);
+                this.track(leaf, leaves, i, text, frames, column, lineIndent, unit);
             }
             column = endColumn(leaf.text, column);
             previous = leaf;
@@ -120,13 +126,13 @@ export class IommuFormatter implements Formatter {
     }
 
     /** Opens and closes brackets as their tokens go by. */
-    protected track(leaf: LeafCstNode, leaves: readonly LeafCstNode[], index: number, text: string, frames: Frame[], column: number, lineIndent: number): void {
+    protected track(leaf: LeafCstNode, leaves: readonly LeafCstNode[], index: number, text: string, frames: Frame[], column: number, lineIndent: number, unit: number): void {
         const token = leaf.text;
         if (token === '{' || token === '(' || token === '[') {
             const next = leaves.slice(index + 1).find(l => !isComment(l));
             const endsLine = !next || countNewlines(text.slice(leaf.end, next.offset)) > 0;
             if (token === '{' || endsLine) {
-                frames.push({ open: token, indent: lineIndent + INDENT, closeIndent: lineIndent });
+                frames.push({ open: token, indent: lineIndent + unit, closeIndent: lineIndent });
             } else {
                 frames.push({ open: token, indent: column + 1, closeIndent: column });
             }

@@ -6,9 +6,9 @@ import { fixture, fixtureFiles, iommu } from '../helpers.js';
 const format = expectFormatting(iommu);
 
 /** The text after formatting. */
-async function formatted(text: string): Promise<string> {
+async function formatted(text: string, tabSize = 4): Promise<string> {
     const document = await parseDocument(iommu, text);
-    const edits = await iommu.lsp.Formatter!.formatDocument(document, { textDocument: { uri: document.uri.toString() }, options: { tabSize: 4, insertSpaces: true } });
+    const edits = await iommu.lsp.Formatter!.formatDocument(document, { textDocument: { uri: document.uri.toString() }, options: { tabSize, insertSpaces: true } });
     return TextDocument.applyEdits(document.textDocument, edits);
 }
 
@@ -72,6 +72,15 @@ scenario s on m {
 describe('formatting', () => {
     test('indents blocks by 4, spaces operators and calls, keeps comments', async () => {
         await format({ before: MESSY, after: TIDY, disposeAfterCheck: true });
+    });
+
+    test('indents by the editor\'s tab size, in spaces', async () => {
+        const text = 'scenario s on m {\nprocess p {\nlet c=open "/dev/iommu"\nIOMMU_IOAS_ALLOC(\nc)\n}\n}\n';
+        expect(await formatted(text, 2)).toBe(
+            'scenario s on m {\n  process p {\n    let c = open "/dev/iommu"\n    IOMMU_IOAS_ALLOC(\n      c)\n  }\n}\n');
+        // A tab size of 0 (or none) falls back to 4.
+        expect(await formatted(text, 0)).toBe(
+            'scenario s on m {\n    process p {\n        let c = open "/dev/iommu"\n        IOMMU_IOAS_ALLOC(\n            c)\n    }\n}\n');
     });
 
     test('is idempotent', async () => {
