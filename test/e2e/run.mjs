@@ -344,10 +344,20 @@ try {
         const squiggle = page.locator('.monaco-editor .squiggly-error').first();
         await squiggle.waitFor({ timeout: TIMEOUT * 3 });
         mark('diagnostic_squiggle', tPage);
-        const sq = await squiggle.boundingBox();
-        const target = await textBox('VFIO_GROUP_SET_CONTAINER(group', 'VFIO_GROUP_SET_CONTAINER');
-        if (!sq || !target || Math.abs(sq.y + sq.height / 2 - (target.y + target.h / 2)) > target.h) {
-            throw new Error(`the error squiggle is not on line ${failLine}`);
+        // Code lenses and inlay hints arrive after the squiggle and move lines: compare the
+        // positions again until they agree (or the time is up).
+        const onFailLine = async () => {
+            const target = await textBox('VFIO_GROUP_SET_CONTAINER(group', 'VFIO_GROUP_SET_CONTAINER');
+            const boxes = await page.locator('.monaco-editor .squiggly-error').evaluateAll(
+                (els) => els.map((e) => { const r = e.getBoundingClientRect(); return { y: r.y, height: r.height }; }));
+            return target !== null && boxes.some((sq) => Math.abs(sq.y + sq.height / 2 - (target.y + target.h / 2)) <= target.h);
+        };
+        const deadline = Date.now() + TIMEOUT * 3;
+        while (!(await onFailLine())) {
+            if (Date.now() > deadline) {
+                throw new Error(`the error squiggle is not on line ${failLine}`);
+            }
+            await page.waitForTimeout(250);
         }
         await runCommand('View: Focus Problems (Errors, Warnings, Infos)');
         const row = page.locator(`.markers-panel .monaco-list-row[aria-label*="EPERM"][aria-label*="line ${failLine} "]`).first();
